@@ -1,0 +1,254 @@
+"""SAP HR registrations at DFØ: the port, and a stub with durable state.
+
+DFØ publishes read APIs (ansatte, stillinger) but no public API for registering in SAP (the
+service centre registers through SAP's forms, which are then sent to the manager for approval;
+dfo-domain.md §1, §6). The stub therefore stands in for those forms. It keeps its state in SQLite
+so that it survives restarts, answers a repeated idempotency key with the first answer, and lets
+tests and demos inject faults and record the manager's decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+
+class PayrollError(Exception):
+    """Anything that went wrong with SAP."""
+
+
+class PayrollUnavailable(PayrollError):
+    """SAP could not be reached or timed out; worth retrying later."""
+
+
+class PayrollRejected(PayrollError):
+    """SAP refused the registration as it stands; a person must correct the data."""
+
+
+class ApprovalState(StrEnum):
+    PENDING = "til_godkjenning"
+    APPROVED = "godkjent"
+    REJECTED = "avvist"
+
+
+class NewHire(BaseModel):
+    """A new-hire registration, in DFØ's field names (dfo-domain.md §1.3)."""
+
+    navn: str
+    fnr: str
+    startdato: date
+    sluttdato: date | None = None
+    kontonummer: str
+    dellonnsprosent: Decimal
+    sakarkivnr: str
+    organisasjon: str | None = None
+    stillingstittel: str | None = None
+
+
+class Registration(BaseModel):
+    """A registration form in SAP and where its approval stands."""
+
+    id: str
+    ansattnummer: str
+    startdato: date
+    status: ApprovalState
+    reason: str | None = None
+
+
+class PayrollPort(Protocol):
+    def register_new_hire(self, hire: NewHire, idempotency_key: str) -> Registration: ...
+
+    def update_start_date(
+        self, registration_id: str, start_date: date, idempotency_key: str
+    ) -> Registration: ...
+
+    def approval_status(self, registration_id: str) -> Registration: ...
+
+
+FaultKind = Literal["unavailable", "latency"]
+
+_SCHEMA = """
+create table if not exists registrations (
+    id text primary key, person text not null, data text not null, status text not null,
+    reason text, updated text not null);
+create table if not exists idempotency (key text primary key, result text not null);
+create table if not exists faults (
+    seq integer primary key autoincrement, kind text not null, remaining integer not null,
+    seconds real not null);
+"""
+
+
+class SapStub:
+    """SAP's registration forms, durable in one SQLite file shared by every process using it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    # -- the port ------------------------------------------------------------------------
+
+    def register_new_hire(self, hire: NewHire, idempotency_key: str) -> Registration:
+        """Create the registration once per key; a person already registered is refused."""
+        self._suffer_faults()
+        with self._db() as db:
+            if (earlier := self._remembered(db, idempotency_key)) is not None:
+                return earlier
+            person = _person_key(hire.fnr)
+            if db.execute("select 1 from registrations where person = ?", (person,)).fetchone():
+                raise PayrollRejected("Personen er allerede registrert som ansatt i SAP.")
+            number = db.execute("select count(*) from registrations").fetchone()[0] + 1
+            registration = Registration(
+                id=f"NH-{number:06d}",
+                ansattnummer=f"{number + 5000000:08d}",
+                startdato=hire.startdato,
+                status=ApprovalState.PENDING,
+            )
+            db.execute(
+                "insert into registrations values (?, ?, ?, ?, ?, ?)",
+                (
+                    registration.id,
+                    person,
+                    registration.model_dump_json(),
+                    registration.status,
+                    None,
+                    _now(),
+                ),
+            )
+            return self._remember(db, idempotency_key, registration)
+
+    def update_start_date(
+        self, registration_id: str, start_date: date, idempotency_key: str
+    ) -> Registration:
+        """Move the start date; the changed form goes back to the manager for approval."""
+        self._suffer_faults()
+        with self._db() as db:
+            if (earlier := self._remembered(db, idempotency_key)) is not None:
+                return earlier
+            registration = self._load(db, registration_id).model_copy(
+                update={"startdato": start_date, "status": ApprovalState.PENDING, "reason": None}
+            )
+            self._store(db, registration)
+            return self._remember(db, idempotency_key, registration)
+
+    def approval_status(self, registration_id: str) -> Registration:
+        self._suffer_faults()
+        with self._db() as db:
+            return self._load(db, registration_id)
+
+    # -- what the manager and the tests do -------------------------------------------------
+
+    def decide(self, registration_id: str, approved: bool, reason: str | None = None) -> None:
+        """The manager approves or rejects the form in the DFØ portal."""
+        with self._db() as db:
+            registration = self._load(db, registration_id).model_copy(
+                update={
+                    "status": ApprovalState.APPROVED if approved else ApprovalState.REJECTED,
+                    "reason": reason,
+                }
+            )
+            self._store(db, registration)
+
+    def inject_fault(self, kind: FaultKind, times: int = 1, seconds: float = 0.0) -> None:
+        """Make the next `times` calls fail as unavailable, or answer `seconds` late."""
+        with self._db() as db:
+            db.execute(
+                "insert into faults (kind, remaining, seconds) values (?, ?, ?)",
+                (kind, times, seconds),
+            )
+
+    def registrations(self) -> list[Registration]:
+        with self._db() as db:
+            rows = db.execute("select data from registrations order by id").fetchall()
+        return [Registration.model_validate_json(row[0]) for row in rows]
+
+    # -- storage -------------------------------------------------------------------------
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level="IMMEDIATE")
+            try:
+                with db:
+                    yield db
+            finally:
+                db.close()
+
+    def _suffer_faults(self) -> None:
+        with self._db() as db:
+            row = db.execute(
+                "select seq, kind, seconds from faults where remaining > 0 order by seq limit 1"
+            ).fetchone()
+            if row is None:
+                return
+            db.execute("update faults set remaining = remaining - 1 where seq = ?", (row[0],))
+        if row[1] == "latency":
+            time.sleep(row[2])
+            return
+        raise PayrollUnavailable("SAP svarer ikke (innsatt feil)")
+
+    @staticmethod
+    def _remembered(db: sqlite3.Connection, key: str) -> Registration | None:
+        row = db.execute("select result from idempotency where key = ?", (key,)).fetchone()
+        return Registration.model_validate_json(row[0]) if row else None
+
+    @staticmethod
+    def _remember(db: sqlite3.Connection, key: str, result: Registration) -> Registration:
+        db.execute("insert into idempotency values (?, ?)", (key, result.model_dump_json()))
+        return result
+
+    @staticmethod
+    def _load(db: sqlite3.Connection, registration_id: str) -> Registration:
+        row = db.execute(
+            "select data from registrations where id = ?", (registration_id,)
+        ).fetchone()
+        if row is None:
+            raise PayrollRejected(f"Registreringen {registration_id} finnes ikke i SAP.")
+        return Registration.model_validate_json(row[0])
+
+    @staticmethod
+    def _store(db: sqlite3.Connection, registration: Registration) -> None:
+        db.execute(
+            "update registrations set data = ?, status = ?, reason = ?, updated = ? where id = ?",
+            (
+                registration.model_dump_json(),
+                registration.status,
+                registration.reason,
+                _now(),
+                registration.id,
+            ),
+        )
+
+
+def _person_key(national_id: str) -> str:
+    """The stub needs to recognise a person again, not to keep the fødselsnummer itself."""
+    return hashlib.sha256(national_id.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+__all__ = [
+    "ApprovalState",
+    "NewHire",
+    "PayrollError",
+    "PayrollPort",
+    "PayrollRejected",
+    "PayrollUnavailable",
+    "Registration",
+    "SapStub",
+]

@@ -1,0 +1,75 @@
+"""Norwegian identifiers the service centre checks before anything is registered in SAP.
+
+Checksums come from python-stdnum; this module only turns its verdicts into sentences a caller
+understands. Nothing here reads the clock: the caller passes `today`, so a workflow gets the same
+answer when it is replayed years later.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from stdnum.exceptions import ValidationError
+from stdnum.no import fodselsnummer, kontonr
+
+
+class InvalidIdentifier(ValueError):
+    """The value is not a valid identifier; the message says why, in Norwegian, for the caller."""
+
+
+def national_id(value: str, today: date) -> str:
+    """Return the compact fødselsnummer or D-nummer, or raise InvalidIdentifier.
+
+    stdnum's own `validate` compares the birth date with the machine's clock; we compare with
+    `today` instead so that a workflow's verdict never changes on replay.
+    """
+    number = fodselsnummer.compact(value)
+    if not number.isdigit() or len(number) != 11:
+        raise InvalidIdentifier("må ha 11 siffer")
+    if number[9] != fodselsnummer.calc_check_digit1(number) or number[
+        10
+    ] != fodselsnummer.calc_check_digit2(number):
+        raise InvalidIdentifier("kontrollsifrene stemmer ikke")
+    try:
+        born = fodselsnummer.get_birth_date(number)
+    except ValidationError as error:
+        raise InvalidIdentifier("inneholder ingen gyldig fødselsdato") from error
+    if born > today:
+        raise InvalidIdentifier("fødselsdatoen ligger i fremtiden")
+    return number
+
+
+def is_d_number(number: str) -> bool:
+    """A D-nummer (for people without a fødselsnummer) has 40 added to the day of birth."""
+    return int(number[0]) >= 4
+
+
+def bank_account(value: str) -> str:
+    """Return the 11-digit Norwegian account number (kontonummer), or raise InvalidIdentifier."""
+    number = kontonr.compact(value)
+    if not number.isdigit() or len(number) != 11:
+        # stdnum also accepts 7-digit postgiro numbers; SAP pays salaries to 11-digit accounts only.
+        raise InvalidIdentifier("må ha 11 siffer")
+    try:
+        return kontonr.validate(number)
+    except ValidationError as error:
+        raise InvalidIdentifier("kontrollsifferet stemmer ikke") from error
+
+
+_ARCHIVE_CASE = re.compile(r"(\d{4})\s*/\s*(\d{1,7})")
+
+
+def archive_case_number(value: str) -> str:
+    """Return an ePhorte/Elements case number `YYYY/NNNNN` (saksnummer), or raise InvalidIdentifier.
+
+    The archive numbers cases by year and sequence (dfo-domain.md §4); a journal post adds `-D`,
+    which is not a case number.
+    """
+    match = _ARCHIVE_CASE.fullmatch(value.strip())
+    if match is None:
+        raise InvalidIdentifier("må ha formen ÅÅÅÅ/NNNNN, for eksempel 2024/12345")
+    year, sequence = match.groups()
+    if not 1990 <= int(year) <= 2099:
+        raise InvalidIdentifier(f"årstallet {year} er ikke et gyldig saksår")
+    return f"{year}/{int(sequence)}"
