@@ -68,3 +68,46 @@ class CaseProgress(BaseModel):
     due: datetime | None = None
     detail: str = ""
     registration_id: str | None = None
+
+
+class CaseEvent(BaseModel):
+    """Something happened in TOPdesk (the caller replied, the case was reopened).
+
+    Signals arrive at least once; `event_id` lets the workflow ignore a repeat.
+    """
+
+    event_id: str
+    kind: str = "caller_replied"
+
+
+class ApprovalDecision(BaseModel):
+    """The manager approved or rejected a registration in the DFØ portal."""
+
+    event_id: str
+    registration_id: str | None = None
+    approved: bool
+    reason: str | None = None
+
+
+def ask_caller(problems: list[str], answer_by: datetime) -> str:
+    """The reply that moves a case to "Venter på bruker": every problem, and the deadline."""
+    lines = "\n".join(f"- {problem}" for problem in problems)
+    return (
+        "Hei!\nVi trenger mer informasjon før vi kan behandle saken:\n"
+        f"{lines}\n"
+        "Svar i saken med én linje per felt, for eksempel «Kontonummer: 1234 56 78901». "
+        f"Får vi ikke svar innen {answer_by:%d.%m.%Y}, lukkes saken."
+    )
+
+
+def remind_caller(answer_by: datetime) -> str:
+    return (
+        "Påminnelse: Vi venter fortsatt på svar fra deg i denne saken. "
+        f"Får vi ikke svar innen {answer_by:%d.%m.%Y}, lukkes saken."
+    )
+
+
+CLOSED_WITHOUT_REPLY = (
+    "Vi har ikke fått svar på det vi ba om, og lukker derfor saken. "
+    "Send et nytt skjema når opplysningene er klare."
+)

@@ -19,7 +19,15 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain import identifiers
-from domain.forms import InvalidAnswer, normalise_label, parse_date, parse_percentage, read_answers
+from domain.cases import CaseTimings
+from domain.forms import (
+    InvalidAnswer,
+    format_date,
+    normalise_label,
+    parse_date,
+    parse_percentage,
+    read_answers,
+)
 
 
 class PayBasis(StrEnum):
@@ -169,3 +177,47 @@ def _six_months_after(start: date) -> date:
     month = start.month + 6
     year, month = start.year + (month - 1) // 12, (month - 1) % 12 + 1
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+class NewHireInput(BaseModel):
+    case_number: str
+    timings: CaseTimings = CaseTimings()
+
+
+class NewHireOutcome(StrEnum):
+    REGISTERED = "registered"
+    REFUSED = "refused"
+    CLOSED_WITHOUT_REPLY = "closed_without_reply"
+
+
+class NewHireResult(BaseModel):
+    case_number: str
+    outcome: NewHireOutcome
+    registration_id: str | None = None
+    employee_number: str | None = None
+
+
+def registered_reply(start_date: date, employee_number: str) -> str:
+    return (
+        f"Den nyansatte er registrert i SAP med startdato {format_date(start_date)} og godkjent "
+        f"av leder. Ansattnummer: {employee_number}. Saken er fullført."
+    )
+
+
+def start_date_moved_reply(start_date: date) -> str:
+    return (
+        f"Startdatoen er endret til {format_date(start_date)} i SAP. "
+        "Endringen er sendt til leder for ny godkjenning."
+    )
+
+
+def payroll_refused_problem(reason: str) -> str:
+    return f"SAP avviste registreringen: {reason}"
+
+
+def manager_rejected_problem(reason: str | None) -> str:
+    because = f": {reason}" if reason else "."
+    return (
+        f"Leder avviste registreringen i SAP{because} Avklar med leder og svar i saken med "
+        "rettede opplysninger, så sender vi den til godkjenning på nytt."
+    )

@@ -102,13 +102,17 @@ class SapStub:
     # -- the port ------------------------------------------------------------------------
 
     def register_new_hire(self, hire: NewHire, idempotency_key: str) -> Registration:
-        """Create the registration once per key; a person already registered is refused."""
+        """Create the registration once per key; a person with a live registration is refused."""
         self._suffer_faults()
         with self._db() as db:
             if (earlier := self._remembered(db, idempotency_key)) is not None:
                 return earlier
             person = _person_key(hire.fnr)
-            if db.execute("select 1 from registrations where person = ?", (person,)).fetchone():
+            # A rejected form is dead in SAP: the corrected hire is registered on a new form.
+            if db.execute(
+                "select 1 from registrations where person = ? and status != ?",
+                (person, ApprovalState.REJECTED),
+            ).fetchone():
                 raise PayrollRejected("Personen er allerede registrert som ansatt i SAP.")
             number = db.execute("select count(*) from registrations").fetchone()[0] + 1
             registration = Registration(

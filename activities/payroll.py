@@ -1,0 +1,81 @@
+"""Payroll activities: registrations in SAP at DFØ, through the payroll port."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from activities.errors import final_errors
+from adapters.dfo.sap import ApprovalState, NewHire, PayrollPort, PayrollRejected, Registration
+from domain.new_hire import NewHireForm
+
+
+class RegisterNewHire(BaseModel):
+    idempotency_key: str
+    form: NewHireForm
+
+
+class UpdateStartDate(BaseModel):
+    idempotency_key: str
+    registration_id: str
+    start_date: date
+
+
+class RegistrationRef(BaseModel):
+    registration_id: str
+
+
+class RegistrationResult(BaseModel):
+    registration_id: str
+    employee_number: str
+    start_date: date
+    approval: ApprovalState
+    reason: str | None = None
+
+
+class PayrollActivities:
+    def __init__(self, payroll: PayrollPort) -> None:
+        self.payroll = payroll
+
+    @activity.defn(name="sap.register_new_hire")
+    def register_new_hire(self, request: RegisterNewHire) -> RegistrationResult:
+        """Register once per idempotency key; the form then waits for the manager's approval."""
+        form = request.form
+        hire = NewHire(
+            navn=form.name,
+            fnr=form.national_id,
+            startdato=form.start_date,
+            sluttdato=form.end_date,
+            kontonummer=form.bank_account,
+            dellonnsprosent=form.position_percentage,
+            sakarkivnr=form.archive_case,
+            organisasjon=form.unit,
+            stillingstittel=form.job_title,
+        )
+        with final_errors(PayrollRejected):
+            return _result(self.payroll.register_new_hire(hire, request.idempotency_key))
+
+    @activity.defn(name="sap.update_start_date")
+    def update_start_date(self, request: UpdateStartDate) -> RegistrationResult:
+        with final_errors(PayrollRejected):
+            registration = self.payroll.update_start_date(
+                request.registration_id, request.start_date, request.idempotency_key
+            )
+        return _result(registration)
+
+    @activity.defn(name="sap.approval_status")
+    def approval_status(self, ref: RegistrationRef) -> RegistrationResult:
+        with final_errors(PayrollRejected):
+            return _result(self.payroll.approval_status(ref.registration_id))
+
+
+def _result(registration: Registration) -> RegistrationResult:
+    return RegistrationResult(
+        registration_id=registration.id,
+        employee_number=registration.ansattnummer,
+        start_date=registration.startdato,
+        approval=registration.status,
+        reason=registration.reason,
+    )

@@ -1,0 +1,171 @@
+"""The conversation every process has with its TOPdesk case, shared by the process workflows.
+
+It keeps the case's wait state (visible as a query, as search attributes and as the TOPdesk
+processing status), re-reads the case when the caller has written, and runs the service
+agreement's rule for waiting on the caller: ask, remind before TOPdesk's ten days run out, and
+close the case cleanly when no answer comes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.topdesk import CaseRef, CaseSnapshot, CaseWrite, TopdeskActivities
+    from domain.cases import (
+        CLOSED_WITHOUT_REPLY,
+        TOPDESK_STATUS_OF,
+        CaseEvent,
+        CaseProgress,
+        CaseTimings,
+        TopdeskStatus,
+        WaitState,
+        ask_caller,
+        remind_caller,
+    )
+    from workflows import search_attributes as sa
+
+TOPDESK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+TOPDESK_TIMEOUT = timedelta(minutes=2)
+
+
+class CaseClosed(Exception):
+    """The case ended before the routine could finish; `outcome` says how."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+class CaseConversation:
+    """State and steps of one case; the owning workflow forwards its signals here."""
+
+    def __init__(self, process: str, case_number: str, timings: CaseTimings) -> None:
+        self.case_number = case_number
+        self.timings = timings
+        self.progress = CaseProgress(
+            process=process,
+            case_number=case_number,
+            state=WaitState.WORKING,
+            since=workflow.now(),
+        )
+        self.unread_events = 0
+        self.topdesk_status: str | None = None
+        self._seen: set[str] = set()
+
+    def first_time(self, event_id: str) -> bool:
+        """Signals arrive at least once: remember ids so that a repeat changes nothing."""
+        if event_id in self._seen:
+            return False
+        self._seen.add(event_id)
+        return True
+
+    def on_event(self, event: CaseEvent) -> None:
+        if self.first_time(event.event_id):
+            self.unread_events += 1
+
+    async def move_to(
+        self, state: WaitState, detail: str, due: datetime | None = None, write: bool = True
+    ) -> None:
+        """Enter a wait state; by default also show it as the TOPdesk processing status."""
+        status = TOPDESK_STATUS_OF[state]
+        if write and status != self.topdesk_status:
+            await self.write(CaseWrite(case_number=self.case_number, status=status))
+        self._set_progress(state, detail, due)
+
+    def _set_progress(self, state: WaitState, detail: str, due: datetime | None) -> None:
+        now = workflow.now()
+        since = self.progress.since if state is self.progress.state else now
+        self.progress = self.progress.model_copy(
+            update={"state": state, "since": since, "due": due, "detail": detail}
+        )
+        workflow.upsert_search_attributes(
+            [
+                sa.PROCESS.value_set(self.progress.process),
+                sa.CASE_NUMBER.value_set(self.case_number),
+                sa.WAIT_STATE.value_set(state.value),
+                sa.WAITING_SINCE.value_set(since),
+                sa.DUE_DATE.value_set(due) if due else sa.DUE_DATE.value_unset(),
+            ]
+        )
+
+    async def read(self) -> CaseSnapshot:
+        """Read the case as it is now; every event before this read is thereby handled."""
+        self.unread_events = 0
+        snapshot = await workflow.execute_activity_method(
+            TopdeskActivities.read_case,
+            CaseRef(case_number=self.case_number),
+            start_to_close_timeout=TOPDESK_TIMEOUT,
+            retry_policy=TOPDESK_RETRY,
+        )
+        self.topdesk_status = snapshot.status
+        return snapshot
+
+    async def write(self, write: CaseWrite) -> None:
+        written = await workflow.execute_activity_method(
+            TopdeskActivities.write_case,
+            write,
+            start_to_close_timeout=TOPDESK_TIMEOUT,
+            retry_policy=TOPDESK_RETRY,
+        )
+        self.topdesk_status = written.status
+
+    async def note(self, text: str) -> None:
+        """An internal note for the case handlers; the caller does not see it."""
+        await self.write(CaseWrite(case_number=self.case_number, note=text))
+
+    async def reply(self, text: str) -> None:
+        await self.write(CaseWrite(case_number=self.case_number, reply=text))
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: timedelta) -> bool:
+        """Wait until `condition` holds (True) or `timeout` passes (False)."""
+        try:
+            await workflow.wait_condition(condition, timeout=max(timeout, timedelta(seconds=1)))
+        except TimeoutError:
+            return False
+        return True
+
+    async def ask_caller(self, problems: list[str]) -> None:
+        """Ask the caller, then wait for the answer; remind once, and close after the limit.
+
+        Returns when the caller has replied. Raises CaseClosed when no answer came in time.
+        """
+        asked = workflow.now()
+        give_up_at = asked + self.timings.caller_gives_up_after
+        await self.write(
+            CaseWrite(
+                case_number=self.case_number,
+                reply=ask_caller(problems, give_up_at),
+                status=TopdeskStatus.AWAITING_CALLER,
+            )
+        )
+        self._set_progress(WaitState.AWAITING_CALLER, "; ".join(problems), give_up_at)
+        if await self.wait_for(self._has_unread, self.timings.caller_reminder_after):
+            return
+        await self.reply(remind_caller(give_up_at))
+        if await self.wait_for(self._has_unread, give_up_at - workflow.now()):
+            return
+        await self.close(CLOSED_WITHOUT_REPLY, outcome="closed_without_reply")
+
+    def _has_unread(self) -> bool:
+        return self.unread_events > 0
+
+    async def complete(self, reply: str) -> None:
+        """Tell the caller the outcome and complete the case ("Fullført")."""
+        await self.write(
+            CaseWrite(case_number=self.case_number, reply=reply, status=TopdeskStatus.COMPLETED)
+        )
+        self._set_progress(WaitState.DONE, "fullført", None)
+
+    async def close(self, reply: str, outcome: str) -> None:
+        """Complete the case with `reply` and stop the routine here."""
+        await self.complete(reply)
+        raise CaseClosed(outcome)
