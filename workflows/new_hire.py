@@ -143,6 +143,7 @@ class NewHireWorkflow:
         """Wait for the manager; poll SAP now and then, and follow start-date changes."""
         self.decision = None
         self.registration = registration
+        self.case.progress.registration_id = registration.registration_id
         await self.case.move_to(WaitState.AWAITING_APPROVAL, "venter på leders godkjenning i SAP")
         waiting_since = workflow.now()
         reminded = False

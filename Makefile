@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`. Each creates .venv and installs the
+# pinned packages (from PyPI) when they are missing; nothing is downloaded at run time.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test lint install bench record-histories clean
+
+run: $(STAMP)
+	$(BIN)/saksflyt dev --demo $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain workflows activities adapters workers
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+record-histories: $(STAMP)
+	$(BIN)/python -m tests.histories.record
+
+clean:
+	rm -rf .saksflyt .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,70 @@
+"""Shared fixtures: one time-skipping Temporal test server per session, a TOPdesk simulator and an
+SAP stub per test, and a worker on a task queue of its own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.dfo.sap import SapStub
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
+from tests.harness import Harness
+from workers.temporal import binary, data_converter
+from workers.worker import build_worker
+from workflows import search_attributes
+
+
+async def register_search_attributes(
+    env: WorkflowEnvironment, keys: tuple[SearchAttributeKey, ...]
+) -> None:
+    """The time-skipping server knows no custom attributes until told (temporal-practices §1a)."""
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in keys},
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=data_converter(),
+    )
+    await register_search_attributes(environment, search_attributes.ALL)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[TopdeskSimulator]:
+    with TopdeskSimulator(SimulatorConfig(db_path=tmp_path / "topdesk.db")) as running:
+        yield running
+
+
+@pytest.fixture
+def topdesk(simulator: TopdeskSimulator) -> TopdeskClient:
+    config = simulator.config
+    return TopdeskClient(simulator.url, config.login, config.app_password, backoff=0.01)
+
+
+@pytest.fixture
+def sap(tmp_path: Path) -> SapStub:
+    return SapStub(tmp_path / "sap.db")
+
+
+@pytest.fixture
+async def h(
+    env: WorkflowEnvironment, topdesk: TopdeskClient, simulator: TopdeskSimulator, sap: SapStub
+) -> AsyncIterator[Harness]:
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(env.client, task_queue, topdesk, sap):
+        yield Harness(env.client, task_queue, topdesk, simulator, sap, env)

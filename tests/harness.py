@@ -1,0 +1,232 @@
+"""A small harness that plays the people around a new-hire case: the unit's HR who submits the
+form and answers questions, and the manager who approves in SAP.
+
+Tests assert on what the harness drives; `tests/histories/record.py` runs the same scenarios to
+record the replay corpus, so the corpus covers exactly the paths the tests cover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.dfo.sap import SapStub
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.models import NewIncident, Ref
+from adapters.topdesk.simulator import TopdeskSimulator
+from domain.cases import ApprovalDecision, CaseEvent, CaseTimings, WaitState
+from domain.new_hire import NewHireInput, NewHireResult
+from workflows.new_hire import NewHireWorkflow
+
+COMPLETE_FORM = """Skjema: Nyansettelse
+Navn: Kari Nordmann
+Fødselsnummer: 150385 10190
+Startdato: 01.02.2027
+Kontonummer: 8601 11 17947
+ePhorte-nummer: 2026/12345
+Lønnsform: Månedslønn
+Stillingsprosent: 100
+Enhet: Institutt for datateknologi og informatikk
+Stillingstittel: Førsteamanuensis"""
+
+
+def form_without(*labels: str, extra: str = "") -> str:
+    lines = [line for line in COMPLETE_FORM.splitlines() if line.split(":")[0] not in labels]
+    return "\n".join(lines) + (f"\n{extra}" if extra else "")
+
+
+@dataclass
+class Harness:
+    client: Client
+    task_queue: str
+    topdesk: TopdeskClient
+    simulator: TopdeskSimulator
+    sap: SapStub
+    env: WorkflowEnvironment
+    timings: CaseTimings = field(default_factory=CaseTimings)
+
+    async def env_sleep(self, duration: timedelta) -> None:
+        """Let `duration` pass on the test server's clock."""
+        await self.env.sleep(duration)
+
+    def submit(self, form: str = COMPLETE_FORM) -> str:
+        """The unit's HR sends the form Nyansettelse in TOPdesk; returns the case number."""
+        incident = self.topdesk.create_incident(
+            NewIncident(
+                caller_lookup={"email": "hr@ntnu.no"},
+                brief_description="Nyansettelse",
+                request=form.replace("\n", "<br>"),
+                category=Ref(name="Nyansettelse"),
+                entry_type=Ref(name="Skjema"),
+            )
+        )
+        return incident.number
+
+    async def start(self, number: str) -> WorkflowHandle[NewHireWorkflow, NewHireResult]:
+        return await self.client.start_workflow(
+            NewHireWorkflow.run,
+            NewHireInput(case_number=number, timings=self.timings),
+            id=f"new-hire-{number}",
+            task_queue=self.task_queue,
+        )
+
+    async def reply(self, handle: WorkflowHandle, number: str, text: str) -> None:
+        """The caller answers in the portal; TOPdesk's webhook becomes this signal."""
+        self.simulator.caller_reply(number, text)
+        await handle.signal(NewHireWorkflow.caller_replied, CaseEvent(event_id=str(uuid.uuid4())))
+
+    async def decide(
+        self, handle: WorkflowHandle, approved: bool = True, reason: str | None = None
+    ) -> None:
+        """The manager decides in the DFØ portal, which tells saksflyt by webhook."""
+        registration_id = (await handle.query(NewHireWorkflow.progress)).registration_id
+        assert registration_id is not None, "no registration is waiting for approval"
+        self.sap.decide(registration_id, approved, reason)
+        await handle.signal(
+            NewHireWorkflow.approval_decided,
+            ApprovalDecision(
+                event_id=str(uuid.uuid4()),
+                registration_id=registration_id,
+                approved=approved,
+                reason=reason,
+            ),
+        )
+
+    async def wait_state(
+        self, handle: WorkflowHandle, state: WaitState, timeout: float = 15
+    ) -> None:
+        """Wait (in real time, without skipping) until the case reaches `state`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            progress = await handle.query(NewHireWorkflow.progress)
+            if progress.state is state:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"case stuck in {progress.state}, expected {state}")
+            await asyncio.sleep(0.05)
+
+    async def wait_replies(self, number: str, count: int, timeout: float = 15) -> None:
+        """Wait until the caller has been sent `count` replies."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.replies(number)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} replies, got {self.replies(number)}")
+            await asyncio.sleep(0.05)
+
+    def status(self, number: str) -> str | None:
+        incident = self.topdesk.get_incident(number)
+        return incident.processing_status.name if incident.processing_status else None
+
+    def replies(self, number: str) -> list[str]:
+        """Texts the caller can see, oldest first."""
+        return [
+            entry.plain_text or ""
+            for entry in reversed(self.topdesk.progress_trail(number))
+            if entry.operator is not None and not entry.invisible_for_caller
+        ]
+
+    def notes(self, number: str) -> list[str]:
+        return [
+            entry.plain_text or ""
+            for entry in reversed(self.topdesk.progress_trail(number))
+            if entry.invisible_for_caller
+        ]
+
+
+# -- scenarios: each drives one path of the routine to its end and returns the handle ---------
+
+
+async def complete_form(h: Harness) -> WorkflowHandle:
+    return await complete_form_for(h, h.submit())
+
+
+async def complete_form_for(h: Harness, number: str) -> WorkflowHandle:
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+async def missing_data_then_reply(h: Harness) -> WorkflowHandle:
+    number = h.submit(form_without("Kontonummer", "Startdato"))
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+    await h.reply(handle, number, "Hei, her kommer det som manglet:\nKontonummer: 8601 11 17947")
+    await h.wait_replies(number, 2)  # asked again, for the start date alone
+    await h.reply(handle, number, "Startdato: 01.03.2027")
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+async def no_reply(h: Harness) -> WorkflowHandle:
+    number = h.submit(form_without("ePhorte-nummer"))
+    handle = await h.start(number)
+    await handle.result()
+    return handle
+
+
+async def refused_toa(h: Harness) -> WorkflowHandle:
+    number = h.submit(form_without("Lønnsform", extra="Lønnsform: Timelønn"))
+    handle = await h.start(number)
+    await handle.result()
+    return handle
+
+
+async def manager_rejects_then_approves(h: Harness) -> WorkflowHandle:
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle, approved=False, reason="Feil stillingsprosent")
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+    await h.reply(handle, number, "Stillingsprosent: 80")
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+async def start_date_changed(h: Harness) -> WorkflowHandle:
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.reply(handle, number, "Startdatoen er flyttet.\nStartdato: 15.03.2027")
+    await h.wait_replies(number, 1)  # the confirmation of the move
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+async def sap_outage_recovers(h: Harness) -> WorkflowHandle:
+    h.sap.inject_fault("unavailable", times=3)
+    return await complete_form(h)
+
+
+async def approval_found_by_polling(h: Harness) -> WorkflowHandle:
+    """The DFØ webhook is lost: the daily look in SAP finds the manager's approval."""
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    h.sap.decide(h.sap.registrations()[-1].id, approved=True)
+    await handle.result()
+    return handle
+
+
+SCENARIOS = {
+    "complete_form": complete_form,
+    "missing_data_then_reply": missing_data_then_reply,
+    "no_reply": no_reply,
+    "refused_toa": refused_toa,
+    "manager_rejects_then_approves": manager_rejects_then_approves,
+    "start_date_changed": start_date_changed,
+    "sap_outage_recovers": sap_outage_recovers,
+    "approval_found_by_polling": approval_found_by_polling,
+}

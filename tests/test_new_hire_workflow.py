@@ -1,0 +1,236 @@
+"""The new-hire routine (seed 001, "Nyansettelse") on the time-skipping Temporal test server,
+against the TOPdesk simulator over HTTP and the SAP stub: one test per rule of the routine."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from adapters.dfo.sap import ApprovalState
+from domain.cases import CaseEvent, WaitState
+from domain.new_hire import NewHireOutcome
+from tests import harness as scenarios
+from tests.harness import Harness, form_without
+from workflows.new_hire import NewHireWorkflow
+
+
+async def test_a_complete_form_is_registered_once_approved_and_the_case_completed(h: Harness):
+    handle = await scenarios.complete_form(h)
+    result = await handle.result()
+    number = result.case_number
+
+    assert result.outcome is NewHireOutcome.REGISTERED
+    [registration] = h.sap.registrations()
+    assert registration.status is ApprovalState.APPROVED
+    assert registration.startdato == date(2027, 2, 1)
+    assert result.employee_number == registration.ansattnummer
+    incident = h.topdesk.get_incident(number)
+    assert incident.completed and h.status(number) == "Fullført"
+    assert registration.ansattnummer in h.replies(number)[-1]
+    assert (await handle.query(NewHireWorkflow.progress)).state is WaitState.DONE
+
+
+async def test_the_case_shows_i_arbeid_while_waiting_for_the_managers_approval(h: Harness):
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+
+    assert h.status(number) == "I arbeid"
+    progress = await handle.query(NewHireWorkflow.progress)
+    assert progress.case_number == number and "godkjenning" in progress.detail
+    await h.decide(handle)
+    await handle.result()
+
+
+async def test_missing_fields_are_asked_of_the_caller_by_name_and_each_reply_is_rechecked(
+    h: Harness,
+):
+    handle = await scenarios.missing_data_then_reply(h)
+    result = await handle.result()
+
+    first_ask, second_ask = h.replies(result.case_number)[:2]
+    assert "Kontonummer mangler" in first_ask and "Startdato mangler" in first_ask
+    assert "uten kontonummer" in first_ask  # the routine's reason, told to the caller
+    assert "Kontonummer" not in second_ask and "Startdato mangler" in second_ask
+    assert result.outcome is NewHireOutcome.REGISTERED
+    assert h.sap.registrations()[0].startdato == date(2027, 3, 1)
+
+
+async def test_awaiting_caller_shows_venter_paa_bruker_with_the_deadline(h: Harness):
+    number = h.submit(form_without("Kontonummer"))
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+
+    progress = await handle.query(NewHireWorkflow.progress)
+    assert h.status(number) == "Venter på bruker"
+    assert progress.due == progress.since + timedelta(days=10)
+    assert f"{progress.due:%d.%m.%Y}" in h.replies(number)[0]
+    assert h.sap.registrations() == []
+    await handle.terminate("test over")
+
+
+async def test_invalid_identifiers_are_named_without_echoing_them(h: Harness):
+    bad = form_without(
+        "Kontonummer",
+        "Fødselsnummer",
+        "ePhorte-nummer",
+        extra="Kontonummer: 8601 11 17949\nFødselsnummer: 15038510191\nePhorte-nummer: 12345",
+    )
+    number = h.submit(bad)
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+
+    [ask] = h.replies(number)
+    assert "Kontonummer er ugyldig" in ask and "Fødselsnummer er ugyldig" in ask
+    assert "ePhorte-nummer er ugyldig" in ask
+    assert "86011117949" not in ask.replace(" ", "") and "15038510191" not in ask
+    await handle.terminate("test over")
+
+
+async def test_no_reply_gets_a_reminder_on_day_7_and_a_clean_close_on_day_10(h: Harness):
+    handle = await scenarios.no_reply(h)
+    result = await handle.result()
+    number = result.case_number
+
+    assert result.outcome is NewHireOutcome.CLOSED_WITHOUT_REPLY
+    ask, reminder, closing = h.replies(number)
+    assert "ePhorte-nummer mangler" in ask
+    assert "Påminnelse" in reminder and "lukker" in closing
+    assert h.topdesk.get_incident(number).completed
+    assert h.sap.registrations() == []
+    history = await handle.fetch_history()
+    timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+    fired = [t.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() for t in timers]
+    assert fired == [timedelta(days=7), timedelta(days=3)]
+
+
+async def test_a_toa_position_is_refused_with_the_route_to_the_toa_form(h: Harness):
+    handle = await scenarios.refused_toa(h)
+    result = await handle.result()
+
+    assert result.outcome is NewHireOutcome.REFUSED
+    assert "Tilsetting og arbeidskontrakt" in h.replies(result.case_number)[-1]
+    assert h.topdesk.get_incident(result.case_number).completed
+    assert h.sap.registrations() == []
+
+
+async def test_a_short_monthly_contract_belongs_to_toa_too(h: Harness):
+    number = h.submit(form_without("Sluttdato", extra="Sluttdato: 30.06.2027"))
+    result = await (await h.start(number)).result()
+
+    assert result.outcome is NewHireOutcome.REFUSED
+
+
+async def test_a_rejection_goes_back_to_the_caller_and_the_corrected_form_is_registered_anew(
+    h: Harness,
+):
+    handle = await scenarios.manager_rejects_then_approves(h)
+    result = await handle.result()
+
+    rejected, approved = h.sap.registrations()
+    assert rejected.status is ApprovalState.REJECTED
+    assert approved.status is ApprovalState.APPROVED
+    assert result.registration_id == approved.id
+    assert any("Feil stillingsprosent" in reply for reply in h.replies(result.case_number))
+
+
+async def test_a_start_date_change_while_waiting_updates_the_registration(h: Harness):
+    handle = await scenarios.start_date_changed(h)
+    result = await handle.result()
+
+    [registration] = h.sap.registrations()
+    assert registration.startdato == date(2027, 3, 15)
+    replies = h.replies(result.case_number)
+    assert any("endret til 15.03.2027" in reply for reply in replies)
+    assert "15.03.2027" in replies[-1]
+
+
+async def test_changes_sap_cannot_take_automatically_are_noted_for_the_case_handler(h: Harness):
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.reply(handle, number, "Kontonummer: 1503 85 10190")
+    while not h.notes(number):
+        await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+
+    [note] = h.notes(number)
+    assert "Kontonummer" in note and "manuelt" in note
+    await handle.terminate("test over")
+
+
+async def test_an_sap_outage_is_retried_until_it_recovers_and_registers_once(h: Harness):
+    handle = await scenarios.sap_outage_recovers(h)
+    result = await handle.result()
+
+    assert result.outcome is NewHireOutcome.REGISTERED
+    assert len(h.sap.registrations()) == 1
+    history = await handle.fetch_history()
+    attempts = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert max(attempts) == 4  # three failures, then success
+
+
+async def test_sap_refusing_the_registration_asks_the_caller(h: Harness):
+    first = h.submit()
+    await (await scenarios.complete_form_for(h, first)).result()
+    number = h.submit()  # the same person again, while the first registration lives
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+
+    assert "allerede registrert" in h.replies(number)[-1]
+    await handle.terminate("test over")
+
+
+async def test_a_lost_approval_webhook_is_caught_by_polling_sap(h: Harness):
+    handle = await scenarios.approval_found_by_polling(h)
+    result = await handle.result()
+
+    assert result.outcome is NewHireOutcome.REGISTERED
+
+
+async def test_the_case_handler_is_told_when_the_manager_has_not_approved_in_7_days(h: Harness):
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.env_sleep(timedelta(days=8))
+
+    assert any("Purr på leder" in note for note in h.notes(number))
+    await h.decide(handle)
+    await handle.result()
+
+
+async def test_a_repeated_signal_is_handled_once(h: Harness):
+    number = h.submit(form_without("Kontonummer"))
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+    event = CaseEvent(event_id=str(uuid.uuid4()))
+    h.simulator.caller_reply(number, "Jeg ser på det.")
+    for _ in range(3):
+        await handle.signal(NewHireWorkflow.caller_replied, event)
+    await h.wait_replies(number, 2)
+
+    history = await handle.fetch_history()
+    reads = [
+        e
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "topdesk.read_case"
+    ]
+    assert len(reads) == 2  # the first read, and one re-read for the one event
+    await handle.terminate("test over")
+
+
+async def test_a_case_that_does_not_exist_fails_the_workflow_with_a_clear_error(h: Harness):
+    handle = await h.start("I9999-9999")
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+
+    cause = failure.value.cause.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "TopdeskNotFound"

@@ -1,0 +1,215 @@
+"""The TOPdesk client over HTTP against the simulator: each operation, each retried fault and each
+fault that must not be retried."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.errors import (
+    TopdeskAuthFailed,
+    TopdeskBadRequest,
+    TopdeskForbidden,
+    TopdeskNotFound,
+    TopdeskUnavailable,
+)
+from adapters.topdesk.models import NewIncident, Ref
+from adapters.topdesk.simulator import FaultRule, TopdeskSimulator
+
+
+def new_case(topdesk: TopdeskClient, request: str = "Navn: Kari") -> str:
+    return topdesk.create_incident(
+        NewIncident(
+            caller_lookup={"email": "hr@ntnu.no"},
+            brief_description="Nyansettelse - Kari Nordmann",
+            request=request,
+            category=Ref(name="Nyansettelse"),
+        )
+    ).number
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+def test_create_and_read_an_incident_by_number(topdesk: TopdeskClient):
+    number = new_case(topdesk, "Navn: Kari<br>Startdato: 01.02.2027")
+    incident = topdesk.get_incident(number)
+    assert incident.number == number
+    assert incident.processing_status and incident.processing_status.name == "Registrert"
+    assert incident.category and incident.category.name == "Nyansettelse"
+    assert "Startdato: 01.02.2027" in (incident.request or "")
+    assert incident.modification_date is not None and incident.modification_date.tzinfo
+
+
+def test_set_status_by_name(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    assert topdesk.set_status(number, "Venter på bruker").processing_status.name == (
+        "Venter på bruker"
+    )
+
+
+def test_a_reply_is_visible_to_the_caller_and_a_note_is_not(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    topdesk.reply_to_caller(number, "Hei!\nVi mangler kontonummer.", status="Venter på bruker")
+    topdesk.add_note(number, "Internt: sjekket ePhorte.")
+    note, reply = topdesk.progress_trail(number)  # newest first
+    assert not reply.invisible_for_caller and "Vi mangler kontonummer." in (reply.plain_text or "")
+    assert "<br>" in (reply.memo_text or "")  # TOPdesk needs <br>, not newlines
+    assert note.invisible_for_caller and not note.from_caller
+    assert topdesk.get_incident(number).processing_status.name == "Venter på bruker"
+
+
+def test_a_caller_reply_is_recognised_as_the_callers(topdesk: TopdeskClient, simulator):
+    number = new_case(topdesk)
+    simulator.caller_reply(number, "Kontonummer: 8601 11 17947")
+    [entry] = topdesk.progress_trail(number)
+    assert entry.from_caller
+    assert topdesk.get_incident(number).processing_status.name == "Oppdatert av bruker"
+
+
+def test_complete_sets_fullfort_and_completed(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    incident = topdesk.complete(number, "Registrert i SAP.")
+    assert incident.completed and incident.processing_status.name == "Fullført"
+    assert "Registrert i SAP." in (topdesk.progress_trail(number)[0].plain_text or "")
+
+
+def test_list_follows_paging_to_the_end(topdesk: TopdeskClient):
+    numbers = {new_case(topdesk) for _ in range(7)}
+    found = topdesk.list_incidents("category.name==Nyansettelse", page_size=3)
+    assert {incident.number for incident in found} == numbers
+
+
+def test_list_with_no_match_is_empty(topdesk: TopdeskClient):
+    new_case(topdesk)
+    assert topdesk.list_incidents("processingStatus.name=='På vent'") == []
+
+
+def test_the_progress_trail_is_read_across_pages(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    for index in range(105):
+        topdesk.add_note(number, f"notat {index}")
+    trail = topdesk.progress_trail(number)
+    assert len(trail) == 105 and trail[0].plain_text == "notat 104"
+
+
+def test_the_application_password_is_never_printed(topdesk: TopdeskClient):
+    assert "sim-app-password" not in repr(topdesk.session.auth)
+
+
+# -- faults that are retried -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_passing_gateway_error_is_retried(topdesk, simulator: TopdeskSimulator, status: int):
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="status", status=status, times=2))
+    assert topdesk.get_incident(number).number == number
+
+
+def test_429_is_retried_after_the_time_retry_after_asks_for(topdesk, simulator):
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="status", status=429, retry_after=1, times=1))
+    started = time.monotonic()
+    assert topdesk.get_incident(number).number == number
+    assert time.monotonic() - started >= 1.0
+
+
+def test_a_dropped_connection_is_retried(topdesk, simulator):
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="drop", times=2))
+    assert topdesk.get_incident(number).number == number
+
+
+def test_a_slow_answer_within_the_timeout_is_simply_awaited(topdesk, simulator):
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="latency", latency_seconds=0.3, times=1))
+    assert topdesk.get_incident(number).number == number
+
+
+def test_a_read_timeout_on_a_get_is_retried(simulator):
+    config = simulator.config
+    topdesk = TopdeskClient(
+        simulator.url, config.login, config.app_password, timeout=(1, 0.3), backoff=0.01
+    )
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="latency", latency_seconds=0.6, times=1))
+    assert topdesk.get_incident(number).number == number
+
+
+# -- faults that are not retried (or stop being retried) -------------------------------------
+
+
+def test_an_outage_longer_than_the_quick_retries_is_unavailable(topdesk, simulator):
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="status", status=503, times=None))
+    with pytest.raises(TopdeskUnavailable) as error:
+        topdesk.get_incident(number)
+    assert error.value.status == 503
+
+
+def test_a_retry_after_longer_than_we_wait_is_left_to_temporal(topdesk, simulator):
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="status", status=429, retry_after=3600, times=1))
+    with pytest.raises(TopdeskUnavailable):
+        topdesk.get_incident(number)
+    assert topdesk.get_incident(number).number == number  # the one fault was used up at once
+
+
+def test_a_post_whose_connection_dropped_is_not_sent_twice(topdesk, simulator):
+    simulator.inject_fault(FaultRule(kind="drop", method="POST", times=1))
+    with pytest.raises(TopdeskUnavailable):
+        new_case(topdesk)
+    assert topdesk.list_incidents("category.name==Nyansettelse") == []
+
+
+def test_a_read_timeout_on_a_patch_is_not_retried(simulator):
+    config = simulator.config
+    topdesk = TopdeskClient(
+        simulator.url, config.login, config.app_password, timeout=(1, 0.3), backoff=0.01
+    )
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="latency", method="PATCH", latency_seconds=0.6, times=1))
+    with pytest.raises(TopdeskUnavailable):
+        topdesk.add_note(number, "en gang")
+    time.sleep(0.5)  # the slow PATCH lands anyway; it must have landed once only
+    assert [e.plain_text for e in topdesk.progress_trail(number)] == ["en gang"]
+
+
+def test_an_unknown_case_is_not_found(topdesk):
+    with pytest.raises(TopdeskNotFound):
+        topdesk.get_incident("I9999-9999")
+
+
+def test_an_unknown_status_name_is_a_bad_request(topdesk):
+    number = new_case(topdesk)
+    with pytest.raises(TopdeskBadRequest):
+        topdesk.set_status(number, "Ferdig")
+
+
+def test_a_wrong_password_fails_authentication_without_retrying(simulator):
+    topdesk = TopdeskClient(simulator.url, simulator.config.login, "wrong", backoff=0.01)
+    with pytest.raises(TopdeskAuthFailed):
+        topdesk.get_incident("I2611-0001")
+
+
+def test_a_too_long_brief_description_is_a_bad_request_naming_it(topdesk):
+    with pytest.raises(TopdeskBadRequest, match="briefDescription"):
+        topdesk.create_incident(NewIncident(brief_description="x" * 81, request="r"))
+
+
+def test_an_archived_case_is_forbidden_to_write(topdesk, simulator):
+    import requests
+
+    number = new_case(topdesk)
+    incident = topdesk.get_incident(number)
+    requests.put(
+        f"{simulator.url}/tas/api/incidents/id/{incident.id}/archive",
+        json={},
+        auth=(simulator.config.login, simulator.config.app_password),
+        timeout=5,
+    ).raise_for_status()
+    with pytest.raises(TopdeskForbidden):
+        topdesk.add_note(number, "for sent")

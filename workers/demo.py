@@ -1,0 +1,197 @@
+"""The demo of `make run`: sample new-hire forms carried through the running stack.
+
+It plays the people around the cases: the unit's HR submits forms in TOPdesk (the simulator sends
+the "created" webhooks to the intake), answers when asked, and the manager approves or rejects in
+the DFØ portal (a webhook to the intake). It prints every change of a case's wait state as it
+happens, and a summary once every case has settled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import requests
+from rich.console import Console
+from rich.table import Table
+from stdnum.no import fodselsnummer
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from adapters.dfo.sap import SapStub
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.models import NewIncident, Ref
+from domain.cases import CaseProgress, WaitState
+from workers.intake import new_hire_id
+from workers.settings import Settings
+from workflows.new_hire import NewHireWorkflow
+
+SETTLE_SECONDS = 120.0
+
+
+@dataclass
+class DemoCase:
+    title: str
+    changes: dict[str, str]  # label → value (None-like "" removes the line)
+    answers: list[str] = field(default_factory=list)  # the caller's replies when asked
+    change_while_approving: str | None = None  # what the caller writes while the manager decides
+    decisions: list[tuple[bool, str | None]] = field(default_factory=lambda: [(True, None)])
+    expected: str = "registered"
+    number: str = ""
+    seen: tuple[WaitState, str] | None = None
+    outcome: str | None = None
+
+
+def demo_cases() -> list[DemoCase]:
+    return [
+        DemoCase("komplett skjema", {}),
+        DemoCase(
+            "mangler kontonummer",
+            {"Kontonummer": ""},
+            answers=["Beklager, her er det:\nKontonummer: 8601 11 17947"],
+        ),
+        DemoCase("timelønn hører til TOA", {"Lønnsform": "Timelønn"}, expected="refused"),
+        DemoCase("startdato flyttes underveis", {}, change_while_approving="Startdato: 01.04.2027"),
+        DemoCase(
+            "leder avviser først",
+            {},
+            answers=["Stillingsprosent: 80"],
+            decisions=[(False, "Stillingsprosenten skal være 80"), (True, None)],
+        ),
+    ]
+
+
+def demo_form(changes: dict[str, str]) -> str:
+    """A form for a made-up person with a valid, fresh fødselsnummer each run."""
+    fields = {
+        "Navn": random.choice(["Kari Nordmann", "Ola Hansen", "Ingrid Berg", "Nils Dahl"]),
+        "Fødselsnummer": _made_up_national_id(),
+        "Startdato": "01.02.2027",
+        "Kontonummer": "8601 11 17947",
+        "ePhorte-nummer": f"2026/{random.randint(10000, 99999)}",
+        "Lønnsform": "Månedslønn",
+        "Stillingsprosent": "100",
+        "Enhet": "Institutt for datateknologi og informatikk",
+    }
+    fields.update(changes)
+    return "<br>".join(f"{label}: {value}" for label, value in fields.items() if value)
+
+
+def _made_up_national_id() -> str:
+    while True:
+        base = f"{random.randint(1, 28):02d}{random.randint(1, 12):02d}{random.randint(60, 99)}"
+        base += f"{random.randint(0, 499):03d}"
+        first = fodselsnummer.calc_check_digit1(base)
+        second = fodselsnummer.calc_check_digit2(base + first)
+        if len(first) == 1 and len(second) == 1:
+            return base + first + second
+
+
+class Demo:
+    def __init__(self, settings: Settings, client: Client, console: Console) -> None:
+        self.settings = settings
+        self.client = client
+        self.console = console
+        self.topdesk = TopdeskClient(
+            settings.topdesk_url,
+            settings.topdesk_login,
+            settings.topdesk_app_password.get_secret_value(),
+        )
+        self.sap = SapStub(settings.sap_stub_path)
+        self.cases = demo_cases()
+
+    async def run(self) -> bool:
+        """Submit every form and play along until each case has settled; True if all as expected."""
+        for case in self.cases:
+            case.number = self.topdesk.create_incident(
+                NewIncident(
+                    caller_lookup={"email": "hr@ntnu.no"},
+                    brief_description="Nyansettelse",
+                    request=demo_form(case.changes),
+                    category=Ref(name="Nyansettelse"),
+                    entry_type=Ref(name="Skjema"),
+                )
+            ).number
+            self.console.print(f"[bold]{case.number}[/]  sendt inn: {case.title}")
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while any(case.outcome is None for case in self.cases):
+            if time.monotonic() > deadline:
+                self.console.print("[red]Demoen ble ikke ferdig i tide.[/]")
+                return False
+            for case in self.cases:
+                if case.outcome is None:
+                    await self._follow(case)
+            await asyncio.sleep(0.3)
+        self.console.print(self._summary())
+        return all(case.outcome == case.expected for case in self.cases)
+
+    async def _follow(self, case: DemoCase) -> None:
+        handle = self.client.get_workflow_handle(new_hire_id(case.number))
+        try:
+            description = await handle.describe()
+            progress: CaseProgress = await handle.query(NewHireWorkflow.progress)
+        except RPCError:
+            return  # the webhook has not started the workflow yet
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            case.outcome = (await handle.result()).outcome if _completed(description) else "failed"
+            self.console.print(f"[bold]{case.number}[/]  [green]ferdig[/]: {case.outcome}")
+            return
+        if case.seen == (progress.state, progress.detail):
+            return
+        case.seen = (progress.state, progress.detail)
+        self.console.print(f"[bold]{case.number}[/]  {progress.state.value}: {progress.detail}")
+        self._act(case, progress)
+
+    def _act(self, case: DemoCase, progress: CaseProgress) -> None:
+        if progress.state is WaitState.AWAITING_CALLER and case.answers:
+            self._reply(case, case.answers.pop(0))
+        elif progress.state is WaitState.AWAITING_APPROVAL:
+            if case.change_while_approving:
+                self._reply(case, case.change_while_approving)
+                case.change_while_approving = None
+            elif case.decisions and progress.registration_id:
+                self._decide(case, progress.registration_id, *case.decisions.pop(0))
+
+    def _reply(self, case: DemoCase, text: str) -> None:
+        """The caller answers in the self-service portal; the simulator sends the webhook."""
+        url = f"{self.settings.topdesk_url}/_sim/incidents/{case.number}/reply"
+        requests.post(url, json={"text": text}, timeout=5).raise_for_status()
+        self.console.print(f"[bold]{case.number}[/]  innmelder svarer: {text.splitlines()[-1]}")
+
+    def _decide(
+        self, case: DemoCase, registration_id: str, approved: bool, reason: str | None
+    ) -> None:
+        """The manager decides in the DFØ portal, which sends its webhook to the intake."""
+        self.sap.decide(registration_id, approved, reason)
+        requests.post(
+            f"{self.settings.intake_url}/webhooks/dfo",
+            json={
+                "case_number": case.number,
+                "registration_id": registration_id,
+                "event": "approved" if approved else "rejected",
+                "reason": reason,
+                "event_id": str(uuid.uuid4()),
+            },
+            headers={
+                self.settings.webhook_secret_header: self.settings.webhook_secret.get_secret_value()
+            },
+            timeout=5,
+        ).raise_for_status()
+        verdict = "godkjenner" if approved else f"avviser ({reason})"
+        self.console.print(f"[bold]{case.number}[/]  leder {verdict}")
+
+    def _summary(self) -> Table:
+        table = Table(title="Demo: nyansettelser")
+        for column in ("Sak", "Scenario", "Utfall", "Forventet"):
+            table.add_column(column)
+        for case in self.cases:
+            mark = "[green]" if case.outcome == case.expected else "[red]"
+            table.add_row(case.number, case.title, f"{mark}{case.outcome}[/]", case.expected)
+        return table
+
+
+def _completed(description: object) -> bool:
+    return getattr(description, "status", None) is WorkflowExecutionStatus.COMPLETED

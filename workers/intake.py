@@ -1,0 +1,161 @@
+"""The webhook intake: TOPdesk and DFØ events in, workflows started or signalled.
+
+A webhook is a hint (DESIGN.md, "Webhooks are hints"): the intake checks the shared secret and
+the body's shape, then starts or signals the case's workflow, which re-reads the case from TOPdesk
+before it acts. The workflow id is the business key, so a repeated "created" webhook finds the
+running (or finished) workflow instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Literal
+
+import structlog
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from domain.cases import ApprovalDecision, CaseEvent
+from domain.new_hire import NewHireInput
+from workers.settings import Settings
+from workflows.new_hire import NewHireWorkflow
+
+log = structlog.get_logger(__name__)
+
+CASE_NUMBER = r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}$"
+
+
+class TopdeskWebhook(BaseModel):
+    """What a TOPdesk action sequence sends: which case, and what happened to it."""
+
+    number: str = Field(pattern=CASE_NUMBER, description="TOPdesk incident number")
+    event: Literal["incident_created", "caller_replied", "reopened"]
+    id: str | None = Field(default=None, description="TOPdesk incident id (unused: re-read)")
+    event_id: str | None = Field(default=None, max_length=100)
+
+
+class DfoWebhook(BaseModel):
+    """The DFØ portal's word that a manager approved or rejected a registration."""
+
+    case_number: str = Field(pattern=CASE_NUMBER)
+    registration_id: str = Field(min_length=1, max_length=40)
+    event: Literal["approved", "rejected"]
+    reason: str | None = Field(default=None, max_length=2000)
+    event_id: str | None = Field(default=None, max_length=100)
+
+
+class Accepted(BaseModel):
+    workflow_id: str
+    action: Literal["started", "signalled", "already_started", "case_finished"]
+
+
+def new_hire_id(case_number: str) -> str:
+    return f"new-hire-{case_number}"
+
+
+def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> FastAPI:
+    """The intake app; `connect` makes the Temporal client once, at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.client = await connect()
+        yield
+
+    app = FastAPI(title="saksflyt intake", lifespan=lifespan)
+    secret = settings.webhook_secret.get_secret_value().encode()
+
+    def authenticated(
+        x_saksflyt_secret: Annotated[
+            str | None, Header(alias=settings.webhook_secret_header)
+        ] = None,
+    ) -> None:
+        given = (x_saksflyt_secret or "").encode()
+        if not hmac.compare_digest(given, secret):
+            raise HTTPException(status_code=401, detail="missing or wrong webhook secret")
+
+    @app.exception_handler(RPCError)
+    async def temporal_unreachable(request: Request, error: RPCError) -> JSONResponse:
+        log.warning("intake.temporal_unavailable", path=request.url.path, error=str(error))
+        return JSONResponse(
+            {"detail": "Temporal is unavailable; send again later"},
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
+
+    @app.post("/webhooks/topdesk", status_code=202, dependencies=[Depends(authenticated)])
+    async def topdesk_webhook(body: TopdeskWebhook, request: Request) -> Accepted:
+        client: Client = request.app.state.client
+        accepted = await _route_topdesk(client, settings.task_queue, body)
+        log.info(
+            "intake.topdesk", case_number=body.number, event=body.event, action=accepted.action
+        )
+        return accepted
+
+    @app.post("/webhooks/dfo", status_code=202, dependencies=[Depends(authenticated)])
+    async def dfo_webhook(body: DfoWebhook, request: Request) -> Accepted:
+        client: Client = request.app.state.client
+        workflow_id = new_hire_id(body.case_number)
+        decision = ApprovalDecision(
+            event_id=body.event_id or str(uuid.uuid4()),
+            registration_id=body.registration_id,
+            approved=body.event == "approved",
+            reason=body.reason,
+        )
+        await client.get_workflow_handle(workflow_id).signal(
+            NewHireWorkflow.approval_decided, decision
+        )
+        log.info("intake.dfo", case_number=body.case_number, event=body.event)
+        return Accepted(workflow_id=workflow_id, action="signalled")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def _route_topdesk(client: Client, task_queue: str, body: TopdeskWebhook) -> Accepted:
+    """Start the case's workflow, or signal it; never start a second one for the same case."""
+    workflow_id = new_hire_id(body.number)
+    case = NewHireInput(case_number=body.number)
+    # A finished case is not started again by a late or repeated webhook.
+    once = {"id": workflow_id, "task_queue": task_queue, "id_reuse_policy": REJECT_DUPLICATE}
+    if body.event == "incident_created":
+        try:
+            await client.start_workflow(NewHireWorkflow.run, case, **once)
+        except WorkflowAlreadyStartedError:
+            return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
+        return Accepted(workflow_id=workflow_id, action="started")
+    event = CaseEvent(event_id=body.event_id or str(uuid.uuid4()), kind=body.event)
+    try:
+        # Signal-with-start: a reply that overtakes the "created" webhook still starts the case.
+        await client.start_workflow(
+            NewHireWorkflow.run,
+            case,
+            start_signal="caller_replied",
+            start_signal_args=[event],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            **once,
+        )
+    except WorkflowAlreadyStartedError:
+        return Accepted(workflow_id=workflow_id, action="case_finished")
+    return Accepted(workflow_id=workflow_id, action="signalled")
+
+
+async def _duplicate(
+    client: Client, workflow_id: str
+) -> Literal["already_started", "case_finished"]:
+    description = await client.get_workflow_handle(workflow_id).describe()
+    running = description.status == WorkflowExecutionStatus.RUNNING
+    return "already_started" if running else "case_finished"
+
+
+REJECT_DUPLICATE = WorkflowIDReusePolicy.REJECT_DUPLICATE
