@@ -55,7 +55,7 @@ async def test_missing_fields_are_asked_of_the_caller_by_name_and_each_reply_is_
     first_ask, second_ask = h.replies(result.case_number)[:2]
     assert "Kontonummer mangler" in first_ask and "Startdato mangler" in first_ask
     assert "uten kontonummer" in first_ask  # the routine's reason, told to the caller
-    assert "Kontonummer" not in second_ask and "Startdato mangler" in second_ask
+    assert "Kontonummer mangler" not in second_ask and "Startdato mangler" in second_ask
     assert result.outcome is NewHireOutcome.REGISTERED
     assert h.sap.registrations()[0].startdato == date(2027, 3, 1)
 
@@ -70,7 +70,6 @@ async def test_awaiting_caller_shows_venter_paa_bruker_with_the_deadline(h: Harn
     assert progress.due == progress.since + timedelta(days=10)
     assert f"{progress.due:%d.%m.%Y}" in h.replies(number)[0]
     assert h.sap.registrations() == []
-    await handle.terminate("test over")
 
 
 async def test_invalid_identifiers_are_named_without_echoing_them(h: Harness):
@@ -88,7 +87,6 @@ async def test_invalid_identifiers_are_named_without_echoing_them(h: Harness):
     assert "Kontonummer er ugyldig" in ask and "Fødselsnummer er ugyldig" in ask
     assert "ePhorte-nummer er ugyldig" in ask
     assert "86011117949" not in ask.replace(" ", "") and "15038510191" not in ask
-    await handle.terminate("test over")
 
 
 async def test_no_reply_gets_a_reminder_on_day_7_and_a_clean_close_on_day_10(h: Harness):
@@ -105,7 +103,8 @@ async def test_no_reply_gets_a_reminder_on_day_7_and_a_clean_close_on_day_10(h: 
     history = await handle.fetch_history()
     timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
     fired = [t.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() for t in timers]
-    assert fired == [timedelta(days=7), timedelta(days=3)]
+    assert fired[0] == timedelta(days=7)  # the reminder
+    assert abs(sum(fired, timedelta()) - timedelta(days=10)) < timedelta(minutes=1)  # the close
 
 
 async def test_a_toa_position_is_refused_with_the_route_to_the_toa_form(h: Harness):
@@ -159,7 +158,6 @@ async def test_changes_sap_cannot_take_automatically_are_noted_for_the_case_hand
 
     [note] = h.notes(number)
     assert "Kontonummer" in note and "manuelt" in note
-    await handle.terminate("test over")
 
 
 async def test_an_sap_outage_is_retried_until_it_recovers_and_registers_once(h: Harness):
@@ -185,7 +183,6 @@ async def test_sap_refusing_the_registration_asks_the_caller(h: Harness):
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
 
     assert "allerede registrert" in h.replies(number)[-1]
-    await handle.terminate("test over")
 
 
 async def test_a_lost_approval_webhook_is_caught_by_polling_sap(h: Harness):
@@ -224,7 +221,6 @@ async def test_a_repeated_signal_is_handled_once(h: Harness):
         and e.activity_task_scheduled_event_attributes.activity_type.name == "topdesk.read_case"
     ]
     assert len(reads) == 2  # the first read, and one re-read for the one event
-    await handle.terminate("test over")
 
 
 async def test_a_case_that_does_not_exist_fails_the_workflow_with_a_clear_error(h: Harness):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -22,9 +23,13 @@ MAX_CONCURRENT_ACTIVITIES = 20
 
 
 def build_worker(
-    client: Client, task_queue: str, topdesk: TopdeskPort, payroll: PayrollPort
+    client: Client,
+    task_queue: str,
+    topdesk: TopdeskPort,
+    payroll: PayrollPort,
+    **options: Any,
 ) -> Worker:
-    """A worker for `task_queue`; tests call this too, with their own adapters."""
+    """A worker for `task_queue`; tests call this too, with their own adapters and options."""
     topdesk_activities = TopdeskActivities(topdesk)
     payroll_activities = PayrollActivities(payroll)
     return Worker(
@@ -40,6 +45,7 @@ def build_worker(
         ],
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        **options,
     )
 
 

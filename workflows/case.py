@@ -138,8 +138,8 @@ class CaseConversation:
 
         Returns when the caller has replied. Raises CaseClosed when no answer came in time.
         """
-        asked = workflow.now()
-        give_up_at = asked + self.timings.caller_gives_up_after
+        give_up_at = workflow.now() + self.timings.caller_gives_up_after
+        self._set_progress(WaitState.AWAITING_CALLER, "; ".join(problems), give_up_at)
         await self.write(
             CaseWrite(
                 case_number=self.case_number,
@@ -147,7 +147,6 @@ class CaseConversation:
                 status=TopdeskStatus.AWAITING_CALLER,
             )
         )
-        self._set_progress(WaitState.AWAITING_CALLER, "; ".join(problems), give_up_at)
         if await self.wait_for(self._has_unread, self.timings.caller_reminder_after):
             return
         await self.reply(remind_caller(give_up_at))

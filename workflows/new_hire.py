@@ -147,17 +147,16 @@ class NewHireWorkflow:
         await self.case.move_to(WaitState.AWAITING_APPROVAL, "venter på leders godkjenning i SAP")
         waiting_since = workflow.now()
         reminded = False
-        while (decision := self._decision()) is None:
+        while True:
+            if (decision := self._decision()) is not None:
+                return decision
             arrived = await self.case.wait_for(
                 lambda: self._decision() is not None or self.case.unread_events > 0,
                 self.timings.approval_poll_every,
             )
-            if self._decision() is not None:
-                break
             if self.case.unread_events > 0:
                 await self._follow_changes()
-                continue
-            if not arrived:
+            elif not arrived:
                 self.registration = await self._poll(self.registration)
                 if self.registration.approval is not ApprovalState.PENDING:
                     return ApprovalDecision(
@@ -173,7 +172,6 @@ class NewHireWorkflow:
                     "Leder har ikke godkjent registreringen i SAP etter "
                     f"{self.timings.approval_reminder_after.days} dager. Purr på leder."
                 )
-        return decision
 
     def _decision(self) -> ApprovalDecision | None:
         """The manager's decision on the current registration, if it has come."""
