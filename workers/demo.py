@@ -129,7 +129,7 @@ class Demo:
         return all(case.outcome == case.expected for case in self.cases)
 
     async def _follow(self, case: DemoCase) -> None:
-        handle = self.client.get_workflow_handle(new_hire_id(case.number))
+        handle = self.client.get_workflow_handle_for(NewHireWorkflow.run, new_hire_id(case.number))
         try:
             description = await handle.describe()
             progress: CaseProgress = await handle.query(NewHireWorkflow.progress)

@@ -70,14 +70,18 @@ class WebhookConfig:
     """Where and how the simulated TOPdesk action sequence posts its events.
 
     TOPdesk signs nothing (§5.1), so the receiver can only check a shared secret in a header.
-    The body is a ``string.Template``; ``$number``, ``$id``, ``$event`` and
-    ``$processingStatus`` are replaced by JSON-escaped values.
+    The body is a ``string.Template``; ``$number``, ``$id``, ``$event``, ``$processingStatus``
+    and ``$modificationDate`` are replaced by JSON-escaped values. The default sends the
+    modification date too: a receiver can tell a repeated delivery from a new event by it.
     """
 
     url: str | None = None
     secret_header: str = "X-Saksflyt-Secret"
     secret: str = ""
-    body_template: str = '{"number": "$number", "id": "$id", "event": "$event"}'
+    body_template: str = (
+        '{"number": "$number", "id": "$id", "event": "$event", '
+        '"modificationDate": "$modificationDate"}'
+    )
     attempts: int = 5
     backoff_seconds: float = 0.5
 
@@ -1000,6 +1004,7 @@ class _Outbox:
             "id": incident["id"],
             "event": event,
             "processingStatus": incident["processingStatus"]["name"],
+            "modificationDate": incident["modificationDate"],
         }
         escaped = {
             key: json.dumps(value, ensure_ascii=False)[1:-1] for key, value in values.items()

@@ -1,0 +1,168 @@
+"""One case all the way through the real parts, on the Temporal dev server (not time-skipping):
+TOPdesk simulator → webhook → intake (HTTP) → workflow on the worker → SAP stub → TOPdesk status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import uvicorn
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.dfo.sap import ApprovalState, SapStub
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.models import NewIncident, Ref
+from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator, WebhookConfig
+from domain.cases import WaitState
+from tests.harness import form_without
+from workers.intake import create_app, new_hire_id
+from workers.settings import Settings
+from workers.temporal import binary, data_converter
+from workers.worker import build_worker
+from workflows import search_attributes
+from workflows.new_hire import NewHireWorkflow
+
+SECRET = "e2e-secret"
+
+
+@pytest.fixture
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        search_attributes=search_attributes.ALL,
+        data_converter=data_converter(),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(dev_server: WorkflowEnvironment) -> Settings:
+    return Settings(
+        temporal_address=dev_server.client.service_client.config.target_host,
+        task_queue=f"e2e-{uuid.uuid4()}",
+        intake_port=_free_port(),
+        webhook_secret=SecretStr(SECRET),
+    )
+
+
+@pytest.fixture
+def intake(settings: Settings) -> Iterator[str]:
+    """The intake as its own HTTP server, with its own Temporal client, as in production."""
+
+    async def connect() -> Client:
+        return await Client.connect(settings.temporal_address, data_converter=data_converter())
+
+    app = create_app(settings, connect)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.intake_port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "intake did not start"
+        threading.Event().wait(0.02)
+    yield settings.intake_url
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def topdesk_with_webhooks(tmp_path: Path, intake: str) -> Iterator[TopdeskSimulator]:
+    webhook = WebhookConfig(url=f"{intake}/webhooks/topdesk", secret=SECRET, backoff_seconds=0.1)
+    config = SimulatorConfig(db_path=tmp_path / "topdesk.db", webhook=webhook)
+    with TopdeskSimulator(config) as simulator:
+        yield simulator
+
+
+async def test_a_form_submitted_in_topdesk_ends_as_an_approved_hire_and_a_completed_case(
+    dev_server: WorkflowEnvironment,
+    settings: Settings,
+    intake: str,
+    topdesk_with_webhooks: TopdeskSimulator,
+    tmp_path: Path,
+):
+    simulator = topdesk_with_webhooks
+    topdesk = TopdeskClient(simulator.url, simulator.config.login, simulator.config.app_password)
+    sap = SapStub(tmp_path / "sap.db")
+    client = dev_server.client
+    async with build_worker(client, settings.task_queue, topdesk, sap):
+        number = topdesk.create_incident(
+            NewIncident(
+                caller_lookup={"email": "hr@ntnu.no"},
+                brief_description="Nyansettelse",
+                request=form_without("Kontonummer").replace("\n", "<br>"),
+                category=Ref(name="Nyansettelse"),
+            )
+        ).number
+        handle = client.get_workflow_handle_for(NewHireWorkflow.run, new_hire_id(number))
+
+        # the "created" webhook started the case, which asks for the missing bank account
+        await _until(lambda: _state(handle), WaitState.AWAITING_CALLER)
+        assert topdesk.get_incident(number).processing_status.name == "Venter på bruker"
+        found = [w.id async for w in client.list_workflows("WaitState='awaiting_caller'")]
+        assert found == [handle.id]  # visible to the stock Temporal tools
+
+        # the caller answers in the portal; TOPdesk's "caller replied" webhook carries it on
+        simulator.caller_reply(number, "Kontonummer: 8601 11 17947")
+        progress = await _until(lambda: _state(handle), WaitState.AWAITING_APPROVAL)
+        assert topdesk.get_incident(number).processing_status.name == "I arbeid"
+
+        # the manager approves in the DFØ portal, whose webhook reaches the intake
+        assert progress.registration_id is not None
+        sap.decide(progress.registration_id, approved=True)
+        answer = requests.post(
+            f"{intake}/webhooks/dfo",
+            json={
+                "case_number": number,
+                "registration_id": progress.registration_id,
+                "event": "approved",
+            },
+            headers={"X-Saksflyt-Secret": SECRET},
+            timeout=5,
+        )
+        assert answer.status_code == 202
+        result = await asyncio.wait_for(handle.result(), 30)
+
+    assert result.outcome == "registered"
+    [registration] = sap.registrations()
+    assert registration.status is ApprovalState.APPROVED
+    incident = topdesk.get_incident(number)
+    assert incident.completed and incident.processing_status.name == "Fullført"
+    deliveries = simulator.webhook_deliveries()
+    assert [(d["event"], d["status"], d["attempts"]) for d in deliveries] == [
+        ("incident_created", "delivered", 1),
+        ("caller_replied", "delivered", 1),
+    ]
+
+
+async def _state(handle):  # type: ignore[no-untyped-def]
+    return await handle.query(NewHireWorkflow.progress)
+
+
+async def _until(read, state: WaitState, timeout: float = 30):  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            progress = await read()
+        except Exception:  # not started yet: the webhook is on its way
+            progress = None
+        if progress is not None and progress.state is state:
+            return progress
+        assert asyncio.get_running_loop().time() < deadline, f"never reached {state}"
+        await asyncio.sleep(0.1)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
