@@ -216,7 +216,7 @@ def payroll_refused_problem(reason: str) -> str:
 
 
 def manager_rejected_problem(reason: str | None) -> str:
-    because = f": {reason}" if reason else "."
+    because = f": {reason.rstrip('.')}." if reason else "."
     return (
         f"Leder avviste registreringen i SAP{because} Avklar med leder og svar i saken med "
         "rettede opplysninger, så sender vi den til godkjenning på nytt."

@@ -194,14 +194,16 @@ class NewHireWorkflow:
         """The caller wrote while the manager decides: apply a new start date, report the rest."""
         snapshot = await self.case.read()
         check = check_form(snapshot.texts, today=workflow.now().date())
+        detail = "venter på leders godkjenning i SAP"
         if check.form is None:
             problems = check.problems or [check.refusal or ""]
             await self.case.reply("Endringen kunne ikke brukes: " + " ".join(problems))
-        else:
-            await self._apply_form_changes(check.form)
-        await self.case.move_to(WaitState.AWAITING_APPROVAL, "venter på leders godkjenning i SAP")
+        elif await self._apply_form_changes(check.form):
+            detail = "startdatoen er endret; venter på leders nye godkjenning i SAP"
+        await self.case.move_to(WaitState.AWAITING_APPROVAL, detail)
 
-    async def _apply_form_changes(self, form: NewHireForm) -> None:
+    async def _apply_form_changes(self, form: NewHireForm) -> bool:
+        """Move the registration's start date if the form's has changed (True if it did)."""
         assert self.form is not None and self.registration is not None
         registration = self.registration
         others = [
@@ -216,7 +218,7 @@ class NewHireWorkflow:
                 "Endringen må føres manuelt i SAP."
             )
         if form.start_date == registration.start_date:
-            return
+            return False
         self.registration = await workflow.execute_activity_method(
             PayrollActivities.update_start_date,
             UpdateStartDate(
@@ -232,6 +234,7 @@ class NewHireWorkflow:
         )
         self.decision = None
         await self.case.reply(start_date_moved_reply(self.registration.start_date))
+        return True
 
 
 def _refusal(error: ActivityError, error_type: str) -> str | None:
