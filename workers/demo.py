@@ -136,7 +136,8 @@ class Demo:
         except RPCError:
             return  # the webhook has not started the workflow yet
         if description.status is not WorkflowExecutionStatus.RUNNING:
-            case.outcome = (await handle.result()).outcome if _completed(description) else "failed"
+            completed = description.status is WorkflowExecutionStatus.COMPLETED
+            case.outcome = (await handle.result()).outcome if completed else "failed"
             self.console.print(f"[bold]{case.number}[/]  [green]ferdig[/]: {case.outcome}")
             return
         if case.seen == (progress.state, progress.detail):
@@ -191,7 +192,3 @@ class Demo:
             mark = "[green]" if case.outcome == case.expected else "[red]"
             table.add_row(case.number, case.title, f"{mark}{case.outcome}[/]", case.expected)
         return table
-
-
-def _completed(description: object) -> bool:
-    return getattr(description, "status", None) is WorkflowExecutionStatus.COMPLETED

@@ -167,7 +167,8 @@ async def _has_pollers(settings: Settings) -> bool:
 
 def _cli_type(key: SearchAttributeKey) -> str:
     """INDEXED_VALUE_TYPE_KEYWORD → Keyword, as `temporal server start-dev` spells it."""
-    return IndexedValueType.Name(key.indexed_value_type).removeprefix("INDEXED_VALUE_TYPE_").title()
+    name = IndexedValueType.Name(IndexedValueType.ValueType(key.indexed_value_type))
+    return name.removeprefix("INDEXED_VALUE_TYPE_").title()
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -84,18 +84,21 @@ class CaseConversation:
     def _set_progress(self, state: WaitState, detail: str, due: datetime | None) -> None:
         now = workflow.now()
         since = self.progress.since if state is self.progress.state else now
+        had_due = self.progress.due is not None
         self.progress = self.progress.model_copy(
             update={"state": state, "since": since, "due": due, "detail": detail}
         )
-        workflow.upsert_search_attributes(
-            [
-                sa.PROCESS.value_set(self.progress.process),
-                sa.CASE_NUMBER.value_set(self.case_number),
-                sa.WAIT_STATE.value_set(state.value),
-                sa.WAITING_SINCE.value_set(since),
-                sa.DUE_DATE.value_set(due) if due else sa.DUE_DATE.value_unset(),
-            ]
-        )
+        updates = [
+            sa.PROCESS.value_set(self.progress.process),
+            sa.CASE_NUMBER.value_set(self.case_number),
+            sa.WAIT_STATE.value_set(state.value),
+            sa.WAITING_SINCE.value_set(since),
+        ]
+        if due is not None:
+            updates.append(sa.DUE_DATE.value_set(due))
+        elif had_due:
+            updates.append(sa.DUE_DATE.value_unset())
+        workflow.upsert_search_attributes(updates)
 
     async def read(self) -> CaseSnapshot:
         """Read the case as it is now; every event before this read is thereby handled."""

@@ -82,7 +82,9 @@ class NewHireWorkflow:
         try:
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
-            return NewHireResult(case_number=input.case_number, outcome=closed.outcome)
+            return NewHireResult(
+                case_number=input.case_number, outcome=NewHireOutcome(closed.outcome)
+            )
         await self.case.complete(
             registered_reply(registration.start_date, registration.employee_number)
         )
