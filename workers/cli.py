@@ -102,9 +102,9 @@ def _intake(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from workers.intake import create_app
-    from workers.temporal import connect
+    from workers.temporal import INTAKE_RETRY, connect
 
-    app = create_app(settings, lambda: connect(settings))
+    app = create_app(settings, lambda: connect(settings, INTAKE_RETRY))
     uvicorn.run(app, host=settings.intake_host, port=settings.intake_port, log_level="warning")
     return 0
 

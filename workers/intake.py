@@ -87,6 +87,8 @@ def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> 
 
     app = FastAPI(title="saksflyt intake", lifespan=lifespan)
     secret = settings.webhook_secret.get_secret_value().encode()
+    if not secret:
+        raise ValueError("SAKSFLYT_WEBHOOK_SECRET is empty: every webhook would be accepted")
 
     def authenticated(request: Request) -> None:
         """The shared secret TOPdesk's action sequence sends in a header, compared in constant
@@ -173,9 +175,7 @@ async def _route_topdesk(client: Client, task_queue: str, body: TopdeskWebhook) 
     return Accepted(workflow_id=workflow_id, action="signalled")
 
 
-async def _duplicate(
-    client: Client, workflow_id: str
-) -> Literal["already_started", "case_finished"]:
+async def _duplicate(client: Client, workflow_id: str) -> DuplicateAction:
     """Whether the case's workflow still runs. Read raw: the status is all we need, and the
     time-skipping test server's search attributes do not decode."""
     description = await client.workflow_service.describe_workflow_execution(

@@ -14,6 +14,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.service import RetryConfig
 
 from workers.settings import Settings
 
@@ -22,12 +23,18 @@ def data_converter() -> DataConverter:
     return pydantic_data_converter
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, retry_config: RetryConfig | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(),
+        retry_config=retry_config,
     )
+
+
+# The intake must answer within a webhook sender's timeout (a few seconds), so that a sender
+# sees the 503 and its Retry-After instead of a hung request while Temporal is down.
+INTAKE_RETRY = RetryConfig(max_elapsed_time_millis=2000)
 
 
 def binary(name: str) -> str:
