@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.topdesk import CaseRef, CaseSnapshot, CaseWrite, TopdeskActivities
@@ -88,7 +89,7 @@ class CaseConversation:
         self.progress = self.progress.model_copy(
             update={"state": state, "since": since, "due": due, "detail": detail}
         )
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             sa.PROCESS.value_set(self.progress.process),
             sa.CASE_NUMBER.value_set(self.case_number),
             sa.WAIT_STATE.value_set(state.value),
