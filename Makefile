@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test lint install bench record-histories clean
+.PHONY: run test install bench record-histories clean
 
 run: $(STAMP)
 	$(BIN)/saksflyt dev --demo $(ARGS)
@@ -15,11 +15,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(ARGS)
-
-lint: $(STAMP)
-	$(BIN)/ruff check .
 	$(BIN)/mypy domain workflows activities adapters workers
+	$(BIN)/pytest $(ARGS)
 
 install: $(STAMP)
 
