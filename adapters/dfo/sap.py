@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel
+
+from adapters.dfo.store import FaultKind, StubStore
 
 
 class PayrollError(Exception):
@@ -76,16 +74,10 @@ class PayrollPort(Protocol):
     def approval_status(self, registration_id: str) -> Registration: ...
 
 
-FaultKind = Literal["unavailable", "latency"]
-
 _SCHEMA = """
 create table if not exists registrations (
     id text primary key, person text not null, data text not null, status text not null,
     reason text, updated text not null);
-create table if not exists idempotency (key text primary key, result text not null);
-create table if not exists faults (
-    seq integer primary key autoincrement, kind text not null, remaining integer not null,
-    seconds real not null);
 """
 
 
@@ -93,19 +85,15 @@ class SapStub:
     """SAP's registration forms, durable in one SQLite file shared by every process using it."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
+        self.store = StubStore(path, _SCHEMA)
 
     # -- the port ------------------------------------------------------------------------
 
     def register_new_hire(self, hire: NewHire, idempotency_key: str) -> Registration:
         """Create the registration once per key; a person with a live registration is refused."""
-        self._suffer_faults()
-        with self._db() as db:
-            if (earlier := self._remembered(db, idempotency_key)) is not None:
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Registration)) is not None:
                 return earlier
             person = _person_key(hire.fnr)
             # A rejected form is dead in SAP: the corrected hire is registered on a new form.
@@ -132,32 +120,32 @@ class SapStub:
                     _now(),
                 ),
             )
-            return self._remember(db, idempotency_key, registration)
+            return self.store.remember(db, idempotency_key, registration)
 
     def update_start_date(
         self, registration_id: str, start_date: date, idempotency_key: str
     ) -> Registration:
         """Move the start date; the changed form goes back to the manager for approval."""
-        self._suffer_faults()
-        with self._db() as db:
-            if (earlier := self._remembered(db, idempotency_key)) is not None:
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Registration)) is not None:
                 return earlier
             registration = self._load(db, registration_id).model_copy(
                 update={"startdato": start_date, "status": ApprovalState.PENDING, "reason": None}
             )
             self._store(db, registration)
-            return self._remember(db, idempotency_key, registration)
+            return self.store.remember(db, idempotency_key, registration)
 
     def approval_status(self, registration_id: str) -> Registration:
-        self._suffer_faults()
-        with self._db() as db:
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
             return self._load(db, registration_id)
 
     # -- what the manager and the tests do -------------------------------------------------
 
     def decide(self, registration_id: str, approved: bool, reason: str | None = None) -> None:
         """The manager approves or rejects the form in the DFØ portal."""
-        with self._db() as db:
+        with self.store.transaction() as db:
             registration = self._load(db, registration_id).model_copy(
                 update={
                     "status": ApprovalState.APPROVED if approved else ApprovalState.REJECTED,
@@ -168,51 +156,14 @@ class SapStub:
 
     def inject_fault(self, kind: FaultKind, times: int = 1, seconds: float = 0.0) -> None:
         """Make the next `times` calls fail as unavailable, or answer `seconds` late."""
-        with self._db() as db:
-            db.execute(
-                "insert into faults (kind, remaining, seconds) values (?, ?, ?)",
-                (kind, times, seconds),
-            )
+        self.store.inject_fault(kind, times, seconds)
 
     def registrations(self) -> list[Registration]:
-        with self._db() as db:
+        with self.store.transaction() as db:
             rows = db.execute("select data from registrations order by id").fetchall()
         return [Registration.model_validate_json(row[0]) for row in rows]
 
     # -- storage -------------------------------------------------------------------------
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level="IMMEDIATE")
-            try:
-                with db:
-                    yield db
-            finally:
-                db.close()
-
-    def _suffer_faults(self) -> None:
-        with self._db() as db:
-            row = db.execute(
-                "select seq, kind, seconds from faults where remaining > 0 order by seq limit 1"
-            ).fetchone()
-            if row is None:
-                return
-            db.execute("update faults set remaining = remaining - 1 where seq = ?", (row[0],))
-        if row[1] == "latency":
-            time.sleep(row[2])
-            return
-        raise PayrollUnavailable("SAP svarer ikke (innsatt feil)")
-
-    @staticmethod
-    def _remembered(db: sqlite3.Connection, key: str) -> Registration | None:
-        row = db.execute("select result from idempotency where key = ?", (key,)).fetchone()
-        return Registration.model_validate_json(row[0]) if row else None
-
-    @staticmethod
-    def _remember(db: sqlite3.Connection, key: str, result: Registration) -> Registration:
-        db.execute("insert into idempotency values (?, ?)", (key, result.model_dump_json()))
-        return result
 
     @staticmethod
     def _load(db: sqlite3.Connection, registration_id: str) -> Registration:
