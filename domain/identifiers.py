@@ -11,7 +11,7 @@ import re
 from datetime import date
 
 from stdnum.exceptions import ValidationError
-from stdnum.no import fodselsnummer, kontonr
+from stdnum.no import fodselsnummer, kontonr, orgnr
 
 
 class InvalidIdentifier(ValueError):
@@ -73,3 +73,39 @@ def archive_case_number(value: str) -> str:
     if not 1990 <= int(year) <= 2099:
         raise InvalidIdentifier(f"årstallet {year} er ikke et gyldig saksår")
     return f"{year}/{int(sequence)}"
+
+
+_NINE_DIGITS = re.compile(r"[0-9]{9}")
+
+
+def organisation_number(value: str) -> str:
+    """Return the 9-digit organisasjonsnummer, or raise InvalidIdentifier.
+
+    dfo-domain.md §5: nine digits whose weighted sum (3,2,7,6,5,4,3,2,1) is divisible by 11, checked
+    by stdnum. Only spaces are allowed between the digits, as Brønnøysund prints them
+    ("974 767 880"); an MVA number ("NO974767880MVA") names a VAT registration, not the employer.
+    """
+    number = orgnr.compact(value)
+    if _NINE_DIGITS.fullmatch(number) is None:
+        raise InvalidIdentifier("må ha 9 siffer")
+    try:
+        return orgnr.validate(number)
+    except ValidationError as error:
+        raise InvalidIdentifier("kontrollsifferet stemmer ikke") from error
+
+
+_EMPLOYEE_NUMBER = re.compile(r"[0-9]{8}")
+
+
+def employee_number(value: str) -> str:
+    """Return the DFØ ansattnummer as the 8-character string SAP uses, or raise InvalidIdentifier.
+
+    dfo-domain.md §1.3: the ansattnummer is an 8-digit string with leading zeros ("05001234"),
+    the key of `ansatte/v2/{id}` and the archive's ordering value. It is text, never a number:
+    "5001234" is a different (and invalid) key. Only ASCII digits count, because `str.isdigit`
+    also accepts other scripts' digits, which SAP does not.
+    """
+    number = value.strip()
+    if _EMPLOYEE_NUMBER.fullmatch(number) is None:
+        raise InvalidIdentifier("må ha 8 siffer, med ledende nuller, for eksempel 05001234")
+    return number
