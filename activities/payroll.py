@@ -9,6 +9,7 @@ from temporalio import activity
 
 from activities.errors import final_errors
 from adapters.dfo.sap import ApprovalState, NewHire, PayrollPort, PayrollRejected, Registration
+from domain.cases import Approval
 from domain.new_hire import NewHireForm
 
 
@@ -31,8 +32,18 @@ class RegistrationResult(BaseModel):
     registration_id: str
     employee_number: str
     start_date: date
-    approval: ApprovalState
+    approval: Approval
     reason: str | None = None
+
+
+# The error type a workflow sees when SAP refuses a registration as it stands.
+REFUSED = PayrollRejected.__name__
+
+_APPROVAL = {
+    ApprovalState.PENDING: Approval.PENDING,
+    ApprovalState.APPROVED: Approval.APPROVED,
+    ApprovalState.REJECTED: Approval.REJECTED,
+}
 
 
 class PayrollActivities:
@@ -76,6 +87,6 @@ def _result(registration: Registration) -> RegistrationResult:
         registration_id=registration.id,
         employee_number=registration.ansattnummer,
         start_date=registration.startdato,
-        approval=registration.status,
+        approval=_APPROVAL[registration.status],
         reason=registration.reason,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import final_errors
 from adapters.topdesk.errors import TopdeskRejected
@@ -23,6 +24,7 @@ class CaseSnapshot(BaseModel):
     """
 
     case_number: str
+    category: str | None
     status: str | None
     completed: bool
     closed: bool
@@ -60,6 +62,7 @@ class TopdeskActivities:
         ]
         return CaseSnapshot(
             case_number=incident.number,
+            category=incident.category.name if incident.category else None,
             status=incident.processing_status.name if incident.processing_status else None,
             completed=incident.completed,
             closed=incident.closed,
@@ -68,11 +71,27 @@ class TopdeskActivities:
 
     @activity.defn(name="topdesk.write_case")
     def write_case(self, write: CaseWrite) -> CaseWritten:
-        """Apply one write. Each write is one TOPdesk call, so a retry never repeats half of it."""
+        """Apply one write. Each write is one TOPdesk call, so a retry never repeats half of it;
+        and a retried reply or note that TOPdesk had already taken is not written twice."""
         with final_errors(TopdeskRejected):
-            incident = self._apply(write)
+            if activity.info().attempt > 1 and self._already_written(write):
+                incident = self.topdesk.get_incident(write.case_number)
+            else:
+                incident = self._apply(write)
         status = incident.processing_status.name if incident.processing_status else None
         return CaseWritten(case_number=incident.number, status=status)
+
+    def _already_written(self, write: CaseWrite) -> bool:
+        """TOPdesk has no idempotency key: an earlier attempt that timed out may have landed. It
+        did if our text is the newest operator entry (a legitimate repeat of the same text always
+        has the caller's reply in between)."""
+        text = write.note or write.reply
+        if not text:
+            return False  # a bare status change is idempotent by itself
+        newest = next(
+            (e for e in self.topdesk.progress_trail(write.case_number) if e.operator), None
+        )
+        return newest is not None and _same_text(newest.plain_text or "", text)
 
     def _apply(self, write: CaseWrite) -> Incident:
         number = write.case_number
@@ -84,4 +103,8 @@ class TopdeskActivities:
             return self.topdesk.reply_to_caller(number, write.reply, write.status)
         if write.status is not None:
             return self.topdesk.set_status(number, write.status)
-        raise ValueError("a case write needs a note, a reply or a status")
+        raise ApplicationError("a case write needs a note, a reply or a status", non_retryable=True)
+
+
+def _same_text(written: str, text: str) -> bool:
+    return " ".join(written.split()) == " ".join(text.split())

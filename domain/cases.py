@@ -6,8 +6,9 @@ they are instance configuration in TOPdesk, so they are looked up by name.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -45,15 +46,33 @@ TOPDESK_STATUS_OF: dict[WaitState, TopdeskStatus] = {
 }
 
 
+class Approval(StrEnum):
+    """Where the manager's approval of a registration stands, as SAP reports it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class CaseEnd(StrEnum):
+    """Ways a case ends before its routine is through."""
+
+    REFUSED = "refused"
+    CLOSED_WITHOUT_REPLY = "closed_without_reply"
+    NOT_APPLICABLE = "not_applicable"  # the case is not a form of this process
+    WITHDRAWN = "withdrawn"  # the caller closed the case
+
+
 class CaseTimings(BaseModel):
     """How long a case waits before saksflyt acts on its own.
 
     TOPdesk completes a case that has waited for the caller for ten days (seed 000); saksflyt
-    reminds the caller before that and then closes the case itself, with a reply that says why.
+    reminds the caller before that, names a last day to answer that ends before TOPdesk's ten
+    days run out, and closes the case itself at the end of that day, with a reply that says why.
     """
 
     caller_reminder_after: timedelta = timedelta(days=7)
-    caller_gives_up_after: timedelta = timedelta(days=10)
+    caller_gives_up_after: timedelta = timedelta(days=9)
     approval_poll_every: timedelta = timedelta(days=1)
     approval_reminder_after: timedelta = timedelta(days=7)
 
@@ -81,12 +100,22 @@ class CaseEvent(BaseModel):
 
 
 class ApprovalDecision(BaseModel):
-    """The manager approved or rejected a registration in the DFØ portal."""
+    """The DFØ portal's word that the manager decided: a hint, SAP is asked before acting."""
 
     event_id: str
     registration_id: str | None = None
     approved: bool
     reason: str | None = None
+
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def answer_deadline(asked: datetime, period: timedelta) -> datetime:
+    """The end of the Norwegian calendar day `period` after `asked`: a caller told "svar innen
+    20.11" can answer all that day, in Norwegian time, not until the same hour in UTC."""
+    last_day = (asked + period).astimezone(OSLO).date()
+    return datetime.combine(last_day, time.max, tzinfo=OSLO)
 
 
 def ask_caller(problems: list[str], answer_by: datetime) -> str:
@@ -96,14 +125,14 @@ def ask_caller(problems: list[str], answer_by: datetime) -> str:
         "Hei!\nVi trenger mer informasjon før vi kan behandle saken:\n"
         f"{lines}\n"
         "Svar i saken med én linje per felt, for eksempel «Kontonummer: 1234 56 78901». "
-        f"Får vi ikke svar innen {answer_by:%d.%m.%Y}, lukkes saken."
+        f"Får vi ikke svar innen {answer_by.astimezone(OSLO):%d.%m.%Y}, lukkes saken."
     )
 
 
 def remind_caller(answer_by: datetime) -> str:
     return (
         "Påminnelse: Vi venter fortsatt på svar fra deg i denne saken. "
-        f"Får vi ikke svar innen {answer_by:%d.%m.%Y}, lukkes saken."
+        f"Får vi ikke svar innen {answer_by.astimezone(OSLO):%d.%m.%Y}, lukkes saken."
     )
 
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain import identifiers
-from domain.cases import CaseTimings
+from domain.cases import CaseEnd, CaseTimings
 from domain.forms import (
     InvalidAnswer,
     format_date,
@@ -186,8 +186,18 @@ class NewHireInput(BaseModel):
 
 class NewHireOutcome(StrEnum):
     REGISTERED = "registered"
-    REFUSED = "refused"
-    CLOSED_WITHOUT_REPLY = "closed_without_reply"
+    REFUSED = CaseEnd.REFUSED.value
+    CLOSED_WITHOUT_REPLY = CaseEnd.CLOSED_WITHOUT_REPLY.value
+    NOT_APPLICABLE = CaseEnd.NOT_APPLICABLE.value
+    WITHDRAWN = CaseEnd.WITHDRAWN.value
+
+
+CATEGORY = "Nyansettelse"
+
+RECEIVED_REPLY = (
+    "Vi har mottatt skjemaet og behandler saken nå. Du får svar her i saken når den nyansatte er "
+    "registrert i lønnssystemet og godkjent av leder, eller straks hvis vi trenger mer fra deg."
+)
 
 
 class NewHireResult(BaseModel):

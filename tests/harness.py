@@ -189,7 +189,7 @@ async def missing_data_then_reply(h: Harness) -> WorkflowHandle:
     handle = await h.start(number)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
     await h.reply(handle, number, "Hei, her kommer det som manglet:\nKontonummer: 8601 11 17947")
-    await h.wait_replies(number, 2)  # asked again, for the start date alone
+    await h.wait_replies(number, 3)  # receipt, first ask, then asked again for the start date
     await h.reply(handle, number, "Startdato: 01.03.2027")
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.decide(handle)
@@ -229,7 +229,7 @@ async def start_date_changed(h: Harness) -> WorkflowHandle:
     handle = await h.start(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.reply(handle, number, "Startdatoen er flyttet.\nStartdato: 15.03.2027")
-    await h.wait_replies(number, 1)  # the confirmation of the move
+    await h.wait_replies(number, 2)  # the receipt, then the confirmation of the move
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.decide(handle)
     await handle.result()

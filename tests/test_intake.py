@@ -220,7 +220,8 @@ async def test_a_repeated_incident_created_starts_no_second_run(
     assert actions == ["started", "already_started", "already_started", "already_started"]
     assert await run_id(h, number) == first_run
     assert len(await events(handle, "workflow_execution_started")) == 1
-    assert await reads(handle) == 1  # a "created" webhook is not an event for a running case
+    # the opening read and the form read: a "created" webhook is no event for a running case
+    assert await reads(handle) == 2
 
 
 async def test_a_late_incident_created_finds_a_case_that_has_moved_on(
@@ -310,7 +311,7 @@ async def test_a_repeated_reply_delivery_is_counted_once(h: Harness, intake: htt
     assert await accepted(intake, number, "incident_created") == "started"
     handle = case(h, number)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
-    assert await reads(handle) == 1
+    assert await reads(handle) == 2  # the opening read and the form read
 
     replied = h.simulator.caller_reply(number, "Kontonummer: 8601 11 17947")
     for _ in range(2):  # TOPdesk delivers again: the same event, the same modification date
@@ -321,7 +322,7 @@ async def test_a_repeated_reply_delivery_is_counted_once(h: Harness, intake: htt
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await signals_handled(handle)
     assert len(await events(handle, "workflow_execution_signaled")) == 2
-    assert await reads(handle) == 2  # the first read, and one re-read for the one reply
+    assert await reads(handle) == 3  # and one re-read for the one reply
 
 
 async def test_each_new_reply_is_counted(h: Harness, intake: httpx.AsyncClient):
@@ -329,7 +330,7 @@ async def test_each_new_reply_is_counted(h: Harness, intake: httpx.AsyncClient):
     number, handle = await awaiting_approval(h, intake)
 
     for expected_reads, text in enumerate(
-        ["Startdato: 01.02.2027", "Stillingsprosent: 100"], start=2
+        ["Startdato: 01.02.2027", "Stillingsprosent: 100"], start=3
     ):
         replied = h.simulator.caller_reply(number, text)
         await accepted(
@@ -466,8 +467,9 @@ async def test_dfo_approved_completes_the_case(h: Harness, intake: httpx.AsyncCl
     assert result.outcome is NewHireOutcome.REGISTERED
     assert result.registration_id == registration_id
     assert h.status(number) == "Fullført"
-    # The webhook's signal completed the case, not the daily look in SAP.
-    assert await activities(handle, "sap.approval_status") == 0
+    # The webhook woke the case to ask SAP at once; the daily look (a timer) never fired.
+    assert await activities(handle, "sap.approval_status") == 1
+    assert await events(handle, "timer_fired") == []
 
 
 async def test_dfo_rejected_sends_the_case_back_to_the_caller(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.errors import (
@@ -213,3 +214,52 @@ def test_an_archived_case_is_forbidden_to_write(topdesk, simulator):
     ).raise_for_status()
     with pytest.raises(TopdeskForbidden):
         topdesk.add_note(number, "for sent")
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_write_answered_by_a_gateway_error_is_not_resent_here(topdesk, simulator, status: int):
+    """The gateway may have passed the write on: resending could mail the caller twice.
+    Temporal retries the activity, which first checks whether the write landed."""
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="status", method="PATCH", status=status, times=1))
+    with pytest.raises(TopdeskUnavailable):
+        topdesk.reply_to_caller(number, "Hei")
+    assert topdesk.progress_trail(number) == []
+
+
+def test_a_write_refused_with_429_is_resent(topdesk, simulator):
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="status", method="PATCH", status=429, times=1))
+    topdesk.reply_to_caller(number, "Hei")
+    assert [entry.plain_text for entry in topdesk.progress_trail(number)] == ["Hei"]
+
+
+class CountingSession(requests.Session):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+
+    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        self.sent += 1
+        return super().request(*args, **kwargs)
+
+
+def test_a_write_that_never_connected_is_resent_and_one_that_may_have_landed_is_not(simulator):
+    config = simulator.config
+    refused = CountingSession()
+    closed = TopdeskClient(
+        "http://127.0.0.1:9", config.login, config.app_password, session=refused, backoff=0.01
+    )
+    with pytest.raises(TopdeskUnavailable):  # still nobody there after the quick retries
+        closed.add_note("I2611-0001", "notat")
+    assert refused.sent == 4
+
+    dropped = CountingSession()
+    topdesk = TopdeskClient(
+        simulator.url, config.login, config.app_password, session=dropped, backoff=0.01
+    )
+    number = new_case(topdesk)
+    simulator.inject_fault(FaultRule(kind="drop", method="PATCH", times=1))
+    with pytest.raises(TopdeskUnavailable):
+        topdesk.add_note(number, "notat")
+    assert dropped.sent == 2  # the POST that made the case, and the one PATCH

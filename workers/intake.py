@@ -151,8 +151,9 @@ async def _route_topdesk(client: Client, task_queue: str, body: TopdeskWebhook) 
                 case,
                 id=workflow_id,
                 task_queue=task_queue,
-                # A finished case is not started again by a late or repeated webhook.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # A finished case is not started again by a late or repeated webhook; a failed
+                # one may be (after a fix), since every SAP write carries a stable key.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
         except WorkflowAlreadyStartedError:
             return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
@@ -165,7 +166,7 @@ async def _route_topdesk(client: Client, task_queue: str, body: TopdeskWebhook) 
             case,
             id=workflow_id,
             task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal="caller_replied",
             start_signal_args=[event],

@@ -20,11 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.cases import (
         CLOSED_WITHOUT_REPLY,
         TOPDESK_STATUS_OF,
+        CaseEnd,
         CaseEvent,
         CaseProgress,
         CaseTimings,
         TopdeskStatus,
         WaitState,
+        answer_deadline,
         ask_caller,
         remind_caller,
     )
@@ -41,16 +43,17 @@ TOPDESK_TIMEOUT = timedelta(minutes=2)
 class CaseClosed(Exception):
     """The case ended before the routine could finish; `outcome` says how."""
 
-    def __init__(self, outcome: str) -> None:
-        super().__init__(outcome)
+    def __init__(self, outcome: CaseEnd) -> None:
+        super().__init__(outcome.value)
         self.outcome = outcome
 
 
 class CaseConversation:
     """State and steps of one case; the owning workflow forwards its signals here."""
 
-    def __init__(self, process: str, case_number: str, timings: CaseTimings) -> None:
+    def __init__(self, process: str, category: str, case_number: str, timings: CaseTimings) -> None:
         self.case_number = case_number
+        self.category = category
         self.timings = timings
         self.progress = CaseProgress(
             process=process,
@@ -73,14 +76,20 @@ class CaseConversation:
         if self.first_time(event.event_id):
             self.unread_events += 1
 
-    async def move_to(
-        self, state: WaitState, detail: str, due: datetime | None = None, write: bool = True
-    ) -> None:
-        """Enter a wait state; by default also show it as the TOPdesk processing status."""
-        status = TOPDESK_STATUS_OF[state]
-        if write and status != self.topdesk_status:
-            await self.write(CaseWrite(case_number=self.case_number, status=status))
+    async def move_to(self, state: WaitState, detail: str, due: datetime | None = None) -> None:
+        """Enter a wait state and show it as the TOPdesk processing status. The search attributes
+        come first, so a case stays findable while TOPdesk is down."""
         self._set_progress(state, detail, due)
+        status = TOPDESK_STATUS_OF[state]
+        if status != self.topdesk_status:
+            await self.write(CaseWrite(case_number=self.case_number, status=status))
+
+    async def acknowledge(self, reply: str) -> None:
+        """Tell the caller the case is received and being worked on (seed 000, "Brukerstøtte")."""
+        self._set_progress(WaitState.WORKING, "mottatt", None)
+        await self.write(
+            CaseWrite(case_number=self.case_number, reply=reply, status=TopdeskStatus.IN_PROGRESS)
+        )
 
     def _set_progress(self, state: WaitState, detail: str, due: datetime | None) -> None:
         now = workflow.now()
@@ -111,6 +120,12 @@ class CaseConversation:
             retry_policy=TOPDESK_RETRY,
         )
         self.topdesk_status = snapshot.status
+        if snapshot.category != self.category:
+            # Not this process's form (a webhook for another case): leave the case untouched.
+            workflow.logger.warning("case is not %s but %s", self.category, snapshot.category)
+            raise CaseClosed(CaseEnd.NOT_APPLICABLE)
+        if snapshot.closed:
+            raise CaseClosed(CaseEnd.WITHDRAWN)  # the caller closed it: nothing more to do
         return snapshot
 
     async def write(self, write: CaseWrite) -> None:
@@ -138,25 +153,27 @@ class CaseConversation:
         return True
 
     async def ask_caller(self, problems: list[str]) -> None:
-        """Ask the caller, then wait for the answer; remind once, and close after the limit.
+        """Ask the caller, then wait for the answer; remind once, and close after the last day.
 
-        Returns when the caller has replied. Raises CaseClosed when no answer came in time.
+        Returns when the caller has replied after being asked (what they wrote before is in the
+        case text, and is read again, but is no answer). Raises CaseClosed if no answer came.
         """
-        give_up_at = workflow.now() + self.timings.caller_gives_up_after
-        self._set_progress(WaitState.AWAITING_CALLER, "; ".join(problems), give_up_at)
+        deadline = answer_deadline(workflow.now(), self.timings.caller_gives_up_after)
+        self.unread_events = 0
+        self._set_progress(WaitState.AWAITING_CALLER, "; ".join(problems), deadline)
         await self.write(
             CaseWrite(
                 case_number=self.case_number,
-                reply=ask_caller(problems, give_up_at),
+                reply=ask_caller(problems, deadline),
                 status=TopdeskStatus.AWAITING_CALLER,
             )
         )
         if await self.wait_for(self._has_unread, self.timings.caller_reminder_after):
             return
-        await self.reply(remind_caller(give_up_at))
-        if await self.wait_for(self._has_unread, give_up_at - workflow.now()):
+        await self.reply(remind_caller(deadline))
+        if await self.wait_for(self._has_unread, deadline - workflow.now()):
             return
-        await self.close(CLOSED_WITHOUT_REPLY, outcome="closed_without_reply")
+        await self.close(CLOSED_WITHOUT_REPLY, outcome=CaseEnd.CLOSED_WITHOUT_REPLY)
 
     def _has_unread(self) -> bool:
         return self.unread_events > 0
@@ -168,7 +185,7 @@ class CaseConversation:
         )
         self._set_progress(WaitState.DONE, "fullført", None)
 
-    async def close(self, reply: str, outcome: str) -> None:
+    async def close(self, reply: str, outcome: CaseEnd) -> None:
         """Complete the case with `reply` and stop the routine here."""
         await self.complete(reply)
         raise CaseClosed(outcome)

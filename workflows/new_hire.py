@@ -1,21 +1,26 @@
 """New hire ("Nyansettelse", seed 001): from the unit's TOPdesk form to an approved registration.
 
 Steps:
-1. Mark the case "I arbeid" and read the form from the case itself (the webhook is only a hint).
+1. Tell the caller the case is received, mark it "I arbeid", and read the form from the case
+   itself (the webhook is only a hint). A case of another category is left untouched; a case the
+   caller closed ends the routine.
 2. Check the form; a TOA position is refused and the case completed with the reason. Anything
-   missing or invalid is asked of the caller ("Venter på bruker"), with a reminder before
-   TOPdesk's ten days run out and a clean close if no answer comes; each reply is re-checked.
+   missing or invalid is asked of the caller ("Venter på bruker"), with a reminder and a last day
+   that ends before TOPdesk's ten days run out, then a clean close; each reply is re-checked.
 3. Register the hire in SAP, once (idempotency key per workflow and attempt). SAP's refusal goes
    to the caller like a form problem.
-4. Wait for the manager's approval (DFØ webhook → signal; SAP is polled daily in case a webhook
-   was lost). A start date changed in the case meanwhile updates the registration, which goes back
-   to the manager. A rejection goes to the caller, whose corrected form is registered anew.
+4. Wait for the manager's approval. SAP decides: the DFØ webhook only wakes the workflow to ask
+   SAP at once, and SAP is asked daily anyway in case a webhook was lost. A start date changed in
+   the case meanwhile moves the registration, which goes back to the manager. A rejection goes to
+   the caller, whose corrected form is registered anew.
 5. Complete the case with a reply that says what was registered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -23,16 +28,25 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
+        REFUSED,
         PayrollActivities,
         RegisterNewHire,
         RegistrationRef,
         RegistrationResult,
         UpdateStartDate,
     )
-    from adapters.dfo.sap import ApprovalState
-    from domain.cases import ApprovalDecision, CaseEvent, CaseProgress, WaitState
+    from domain.cases import (
+        Approval,
+        ApprovalDecision,
+        CaseEnd,
+        CaseEvent,
+        CaseProgress,
+        WaitState,
+    )
     from domain.new_hire import (
+        CATEGORY,
         FIELDS,
+        RECEIVED_REPLY,
         NewHireForm,
         NewHireInput,
         NewHireOutcome,
@@ -52,15 +66,19 @@ SAP_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=30),
 )
+WAITING_FOR_MANAGER = "venter på leders godkjenning i SAP"
+
+Request = TypeVar("Request")
 
 
 @workflow.defn(name="NewHire")
 class NewHireWorkflow:
     @workflow.init
     def __init__(self, input: NewHireInput) -> None:
-        self.case = CaseConversation("new_hire", input.case_number, input.timings)
+        self.case = CaseConversation("new_hire", CATEGORY, input.case_number, input.timings)
         self.timings = input.timings
-        self.decision: ApprovalDecision | None = None
+        self.approval_hints = 0
+        self.start_date_moves = 0
         self.form: NewHireForm | None = None
         self.registration: RegistrationResult | None = None
 
@@ -70,8 +88,9 @@ class NewHireWorkflow:
 
     @workflow.signal
     def approval_decided(self, decision: ApprovalDecision) -> None:
+        """The DFØ portal says the manager decided: a hint to ask SAP now, not a decision."""
         if self.case.first_time(decision.event_id):
-            self.decision = decision
+            self.approval_hints += 1
 
     @workflow.query
     def progress(self) -> CaseProgress:
@@ -80,10 +99,12 @@ class NewHireWorkflow:
     @workflow.run
     async def run(self, input: NewHireInput) -> NewHireResult:
         try:
+            await self.case.read()  # a case that is not ours is left before anything is written
+            await self.case.acknowledge(RECEIVED_REPLY)
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
             return NewHireResult(
-                case_number=input.case_number, outcome=NewHireOutcome(closed.outcome)
+                case_number=input.case_number, outcome=NewHireOutcome(closed.outcome.value)
             )
         await self.case.complete(
             registered_reply(registration.start_date, registration.employee_number)
@@ -104,12 +125,10 @@ class NewHireWorkflow:
             attempt += 1
             if registration is None:
                 continue
-            decision = await self._approval(registration)
-            if decision.approved:
-                # The registration as it stands now: a start-date change may have moved it.
-                assert self.registration is not None
-                return self.registration
-            await self.case.ask_caller([manager_rejected_problem(decision.reason)])
+            decided = await self._approval(registration)
+            if decided.approval is Approval.APPROVED:
+                return decided
+            await self.case.ask_caller([manager_rejected_problem(decided.reason)])
 
     async def _checked_form(self) -> NewHireForm:
         """Read and check the form until it passes; the caller is asked for what is wrong."""
@@ -117,7 +136,7 @@ class NewHireWorkflow:
             snapshot = await self.case.read()
             check = check_form(snapshot.texts, today=workflow.now().date())
             if check.refusal is not None:
-                await self.case.close(check.refusal, outcome=NewHireOutcome.REFUSED)
+                await self.case.close(check.refusal, outcome=CaseEnd.REFUSED)
             if check.form is not None:
                 return check.form
             await self.case.ask_caller(check.problems)
@@ -125,48 +144,42 @@ class NewHireWorkflow:
     async def _register(self, form: NewHireForm, attempt: int) -> RegistrationResult | None:
         """Register in SAP; on SAP's refusal ask the caller and return None."""
         await self.case.move_to(WaitState.WORKING, "registrerer i SAP")
+        key = f"{workflow.info().workflow_id}/register/{attempt}"
         try:
-            return await workflow.execute_activity_method(
+            return await self._sap(
                 PayrollActivities.register_new_hire,
-                RegisterNewHire(
-                    idempotency_key=f"{workflow.info().workflow_id}/register/{attempt}", form=form
-                ),
-                start_to_close_timeout=SAP_CALL_TIMEOUT,
-                retry_policy=SAP_RETRY,
+                RegisterNewHire(idempotency_key=key, form=form),
             )
         except ActivityError as error:
-            refusal = _refusal(error, "PayrollRejected")
+            refusal = _refusal(error)
             if refusal is None:
                 raise
         await self.case.ask_caller([payroll_refused_problem(refusal)])
         return None
 
-    async def _approval(self, registration: RegistrationResult) -> ApprovalDecision:
-        """Wait for the manager; poll SAP now and then, and follow start-date changes."""
-        self.decision = None
+    async def _approval(self, registration: RegistrationResult) -> RegistrationResult:
+        """Wait until SAP reports the manager's decision; follow the caller's changes meanwhile."""
         self.registration = registration
+        self.approval_hints = 0
         self.case.progress.registration_id = registration.registration_id
-        await self.case.move_to(WaitState.AWAITING_APPROVAL, "venter på leders godkjenning i SAP")
+        await self.case.move_to(WaitState.AWAITING_APPROVAL, WAITING_FOR_MANAGER)
         waiting_since = workflow.now()
         reminded = False
         while True:
-            if (decision := self._decision()) is not None:
-                return decision
-            arrived = await self.case.wait_for(
-                lambda: self._decision() is not None or self.case.unread_events > 0,
+            await self.case.wait_for(
+                lambda: self.approval_hints > 0 or self.case.unread_events > 0,
                 self.timings.approval_poll_every,
             )
             if self.case.unread_events > 0:
+                # Before SAP is asked: a new start date must reach SAP before any approval counts.
                 await self._follow_changes()
-            elif not arrived:
-                self.registration = await self._poll(self.registration)
-                if self.registration.approval is not ApprovalState.PENDING:
-                    return ApprovalDecision(
-                        event_id="sap-poll",
-                        registration_id=self.registration.registration_id,
-                        approved=self.registration.approval is ApprovalState.APPROVED,
-                        reason=self.registration.reason,
-                    )
+            self.approval_hints = 0
+            self.registration = await self._sap(
+                PayrollActivities.approval_status,
+                RegistrationRef(registration_id=self.registration.registration_id),
+            )
+            if self.registration.approval is not Approval.PENDING:
+                return self.registration
             overdue = workflow.now() - waiting_since >= self.timings.approval_reminder_after
             if overdue and not reminded:
                 reminded = True
@@ -175,28 +188,11 @@ class NewHireWorkflow:
                     f"{self.timings.approval_reminder_after.days} dager. Purr på leder."
                 )
 
-    def _decision(self) -> ApprovalDecision | None:
-        """The manager's decision on the current registration, if it has come."""
-        decision, registration = self.decision, self.registration
-        if decision is None or registration is None:
-            return None
-        if decision.registration_id not in (None, registration.registration_id):
-            return None
-        return decision
-
-    async def _poll(self, registration: RegistrationResult) -> RegistrationResult:
-        return await workflow.execute_activity_method(
-            PayrollActivities.approval_status,
-            RegistrationRef(registration_id=registration.registration_id),
-            start_to_close_timeout=SAP_CALL_TIMEOUT,
-            retry_policy=SAP_RETRY,
-        )
-
     async def _follow_changes(self) -> None:
         """The caller wrote while the manager decides: apply a new start date, report the rest."""
         snapshot = await self.case.read()
         check = check_form(snapshot.texts, today=workflow.now().date())
-        detail = "venter på leders godkjenning i SAP"
+        detail = WAITING_FOR_MANAGER
         if check.form is None:
             problems = check.problems or [check.refusal or ""]
             await self.case.reply("Endringen kunne ikke brukes: " + " ".join(problems))
@@ -207,7 +203,6 @@ class NewHireWorkflow:
     async def _apply_form_changes(self, form: NewHireForm) -> bool:
         """Move the registration's start date if the form's has changed (True if it did)."""
         assert self.form is not None and self.registration is not None
-        registration = self.registration
         others = [
             FIELDS[field][0]
             for field in NewHireForm.model_fields
@@ -219,29 +214,34 @@ class NewHireWorkflow:
                 "Innmelder har endret " + ", ".join(others) + " etter registreringen i SAP. "
                 "Endringen må føres manuelt i SAP."
             )
-        if form.start_date == registration.start_date:
+        if form.start_date == self.registration.start_date:
             return False
-        self.registration = await workflow.execute_activity_method(
+        # One key per move: moving back to an earlier date is a new change, not a repeat.
+        self.start_date_moves += 1
+        self.registration = await self._sap(
             PayrollActivities.update_start_date,
             UpdateStartDate(
-                idempotency_key=(
-                    f"{workflow.info().workflow_id}/start-date/{registration.registration_id}"
-                    f"/{form.start_date.isoformat()}"
-                ),
-                registration_id=registration.registration_id,
+                idempotency_key=f"{workflow.info().workflow_id}/start-date/{self.start_date_moves}",
+                registration_id=self.registration.registration_id,
                 start_date=form.start_date,
             ),
-            start_to_close_timeout=SAP_CALL_TIMEOUT,
-            retry_policy=SAP_RETRY,
         )
-        self.decision = None
         await self.case.reply(start_date_moved_reply(self.registration.start_date))
         return True
 
+    async def _sap(
+        self,
+        activity: Callable[[PayrollActivities, Request], RegistrationResult],
+        request: Request,
+    ) -> RegistrationResult:
+        return await workflow.execute_activity_method(
+            activity, request, start_to_close_timeout=SAP_CALL_TIMEOUT, retry_policy=SAP_RETRY
+        )
 
-def _refusal(error: ActivityError, error_type: str) -> str | None:
-    """The message of a business refusal of `error_type`, or None for any other failure."""
+
+def _refusal(error: ActivityError) -> str | None:
+    """SAP's reason when it refused the registration as it stands; None for any other failure."""
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == error_type:
+    if isinstance(cause, ApplicationError) and cause.type == REFUSED:
         return cause.message
     return None

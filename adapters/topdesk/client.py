@@ -1,8 +1,9 @@
 """The TOPdesk REST client (Incident API 4.x) over requests.
 
 Short transport faults are retried here, within seconds: connection errors, 429 (honouring
-Retry-After) and 502/503/504. Anything longer is Temporal's job: the client then raises
-`TopdeskUnavailable` and the activity's retry policy takes over. Business answers (400, 403, 404)
+Retry-After) and 502/503/504 on reads; on writes only what proves TOPdesk did not take the
+request. Anything longer is Temporal's job: the client then raises `TopdeskUnavailable` and the
+activity's retry policy takes over. Business answers (400, 403, 404)
 raise typed `TopdeskRejected` errors at once.
 """
 
@@ -16,6 +17,7 @@ from urllib.parse import quote
 import requests
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from urllib3.exceptions import NewConnectionError
 
 from adapters.topdesk.errors import TopdeskError, TopdeskUnavailable, error_for
 from adapters.topdesk.models import Incident, NewIncident, ProcessingStatus, ProgressTrailEntry
@@ -191,19 +193,31 @@ class TopdeskClient:
         return response
 
     def _worth_retrying(self, method: str, error: BaseException) -> bool:
+        """Reads are retried on any passing fault. A write is resent here only when TOPdesk
+        cannot have taken it (it answered 429, or no connection was made): TOPdesk has no
+        idempotency key, and a resent reply would reach the caller twice."""
         if isinstance(error, _TransientResponse):
             wait = error.retry_after
-            return wait is None or wait <= self.longest_wait
-        if isinstance(error, requests.ConnectionError):
-            # TOPdesk has no idempotency key: a POST that may have landed is not sent twice.
-            return method != "POST"
-        return isinstance(error, requests.Timeout) and method == "GET"
+            in_time = wait is None or wait <= self.longest_wait
+            return in_time and (method == "GET" or error.response.status_code == 429)
+        if method == "GET":
+            return isinstance(error, requests.ConnectionError | requests.Timeout)
+        return _never_connected(error)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, _TransientResponse) and error.retry_after is not None:
             return error.retry_after
         return self.backoff * 2 ** (state.attempt_number - 1)
+
+
+def _never_connected(error: BaseException) -> bool:
+    """True when the request cannot have reached TOPdesk: the connection was refused or the
+    connect itself timed out (requests wraps urllib3's NewConnectionError)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def _absolute(base_url: str, path: str) -> str:

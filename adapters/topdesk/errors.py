@@ -17,7 +17,7 @@ class TopdeskError(Exception):
 
 
 class TopdeskUnavailable(TopdeskError):
-    """TOPdesk could not be reached or was overloaded (connection, 429, 5xx) after quick retries."""
+    """TOPdesk could not be reached or was overloaded (connection, 408, 429, 5xx)."""
 
 
 class TopdeskAuthFailed(TopdeskError):
@@ -50,6 +50,6 @@ _BY_STATUS: dict[int, type[TopdeskError]] = {
 
 def error_for(status: int, message: str) -> TopdeskError:
     """Map a non-2xx status to its typed error."""
-    if status == 429 or status >= 500:
+    if status in (408, 429) or status >= 500:
         return TopdeskUnavailable(message, status)
     return _BY_STATUS.get(status, TopdeskRejected)(message, status)

@@ -1,0 +1,93 @@
+"""The TOPdesk activities against the simulator: the snapshot a workflow reads, and a retried
+write that must not reach the caller twice."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.topdesk import CaseRef, CaseWrite, TopdeskActivities
+from adapters.topdesk.client import TopdeskClient
+from domain.cases import TopdeskStatus
+from tests.harness import COMPLETE_FORM
+
+
+def attempt(number: int) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=number)
+    return env
+
+
+def new_case(topdesk: TopdeskClient) -> str:
+    from adapters.topdesk.models import NewIncident, Ref
+
+    return topdesk.create_incident(
+        NewIncident(
+            brief_description="Nyansettelse",
+            request=COMPLETE_FORM.replace("\n", "<br>"),
+            category=Ref(name="Nyansettelse"),
+        )
+    ).number
+
+
+def test_the_snapshot_holds_the_form_then_the_callers_replies_but_no_operator_text(
+    topdesk: TopdeskClient, simulator
+):
+    number = new_case(topdesk)
+    topdesk.reply_to_caller(number, "Vi mangler noe")
+    topdesk.add_note(number, "internt")
+    simulator.caller_reply(number, "Kontonummer: 1")
+    simulator.caller_reply(number, "Kontonummer: 2")
+
+    snapshot = attempt(1).run(TopdeskActivities(topdesk).read_case, CaseRef(case_number=number))
+
+    assert snapshot.category == "Nyansettelse" and snapshot.status == "Oppdatert av bruker"
+    assert "Startdato: 01.02.2027" in snapshot.texts[0]
+    assert snapshot.texts[1:] == ["Kontonummer: 1", "Kontonummer: 2"]
+
+
+def test_a_retried_reply_that_had_landed_is_not_written_again(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    write = CaseWrite(case_number=number, reply="Hei!\nVi mangler kontonummer.")
+    activities = TopdeskActivities(topdesk)
+
+    attempt(1).run(activities.write_case, write)
+    attempt(2).run(activities.write_case, write)  # the first attempt's answer was lost
+
+    assert len(topdesk.progress_trail(number)) == 1
+
+
+def test_a_retried_reply_that_had_not_landed_is_written(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    write = CaseWrite(case_number=number, reply="Hei", status=TopdeskStatus.AWAITING_CALLER)
+
+    attempt(3).run(TopdeskActivities(topdesk).write_case, write)
+
+    assert [entry.plain_text for entry in topdesk.progress_trail(number)] == ["Hei"]
+    assert topdesk.get_incident(number).processing_status.name == "Venter på bruker"
+
+
+def test_the_same_text_again_on_a_first_attempt_is_a_new_message(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    write = CaseWrite(case_number=number, reply="Påminnelse")
+    activities = TopdeskActivities(topdesk)
+
+    attempt(1).run(activities.write_case, write)
+    attempt(1).run(activities.write_case, write)
+
+    assert len(topdesk.progress_trail(number)) == 2
+
+
+def test_an_unknown_case_is_a_final_error_naming_its_type(topdesk: TopdeskClient):
+    with pytest.raises(ApplicationError) as error:
+        attempt(1).run(TopdeskActivities(topdesk).read_case, CaseRef(case_number="I9999-9999"))
+    assert error.value.type == "TopdeskNotFound" and error.value.non_retryable
+
+
+def test_an_empty_write_is_a_final_error(topdesk: TopdeskClient):
+    with pytest.raises(ApplicationError) as error:
+        attempt(1).run(TopdeskActivities(topdesk).write_case, CaseWrite(case_number="I1"))
+    assert error.value.non_retryable
