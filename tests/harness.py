@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -141,12 +142,16 @@ class Harness:
                 raise AssertionError(f"case stuck in {progress.state}, expected {state}")
             await asyncio.sleep(0.05)
 
-    async def wait_replies(self, number: str, count: int, timeout: float = 15) -> None:
+    async def wait_replies(self, number: str, count: int) -> None:
         """Wait until the caller has been sent `count` replies."""
+        await self.wait_until(lambda: len(self.replies(number)) >= count, f"{count} replies")
+
+    async def wait_until(self, done: Callable[[], bool], what: str, timeout: float = 15) -> None:
+        """Poll `done` in real time; fail (never hang) when `what` has not happened in time."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while len(self.replies(number)) < count:
+        while not done():
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"expected {count} replies, got {self.replies(number)}")
+                raise AssertionError(f"waited {timeout} s for {what}")
             await asyncio.sleep(0.05)
 
     def status(self, number: str) -> str | None:

@@ -156,8 +156,7 @@ async def test_changes_sap_cannot_take_automatically_are_noted_for_the_case_hand
     handle = await h.start(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.reply(handle, number, "Kontonummer: 1503 85 10190")
-    while not h.notes(number):
-        await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.wait_until(lambda: bool(h.notes(number)), "a note for the case handler")
 
     [note] = h.notes(number)
     assert "Kontonummer" in note and "manuelt" in note
