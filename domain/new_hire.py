@@ -1,8 +1,11 @@
 """The new-hire form ("Nyansettelse") and the checks the service centre makes before registering.
 
 Rules from seed 001, "Nyansettelse":
-- the routine does not cover positions created through Tilsetting og arbeidskontrakt (TOA);
-- positions of more than six months must be fixed-salary monthly contracts;
+- the routine does not cover positions created through Tilsetting og arbeidskontrakt (TOA), which
+  takes assignments, hourly pay and monthly pay that does not come through recruitment; a form
+  sent as Nyansettelse comes through recruitment, so a monthly contract of any length is ours;
+- positions of more than six months must be fixed-salary monthly contracts, so hourly pay and
+  assignments never belong here;
 - the start date must be settled before the unit sends the case;
 - the service centre cannot register the new hire in the payroll system without a bank account;
 - the unit sends the case with the ePhorte number of the signed contract in the personnel file.
@@ -10,7 +13,6 @@ Rules from seed 001, "Nyansettelse":
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -98,9 +100,10 @@ MISSING_REASON = {
 }
 
 TOA_REFUSAL = (
-    "Denne stillingen skal ikke meldes med skjemaet Nyansettelse. Timelønn, oppdrag og "
-    "månedslønn i inntil seks måneder bestilles gjennom Tilsetting og arbeidskontrakt (TOA). "
-    "Send bestillingen der, så avslutter vi denne saken."
+    "Denne stillingen skal ikke meldes med skjemaet Nyansettelse. Timelønn og oppdrag "
+    "bestilles gjennom Tilsetting og arbeidskontrakt (TOA), og stillinger over seks måneder "
+    "i denne rutinen må være fastlønnet månedskontrakt. Send bestillingen i TOA, eller svar "
+    "i saken med riktig lønnsform hvis den er feil, så ser vi på saken på nytt."
 )
 
 
@@ -167,16 +170,8 @@ def _date_order_problems(values: Mapping[str, object]) -> list[str]:
 
 
 def belongs_to_toa(form: NewHireForm) -> bool:
-    """Hourly pay, assignments and monthly contracts of six months or less go through TOA."""
-    if form.pay_basis is not PayBasis.MONTHLY:
-        return True
-    return form.end_date is not None and form.end_date < _six_months_after(form.start_date)
-
-
-def _six_months_after(start: date) -> date:
-    month = start.month + 6
-    year, month = start.year + (month - 1) // 12, (month - 1) % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    """Hourly pay and assignments go through TOA, never through this routine."""
+    return form.pay_basis is not PayBasis.MONTHLY
 
 
 class NewHireInput(BaseModel):

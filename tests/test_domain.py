@@ -187,13 +187,10 @@ def test_hourly_pay_and_assignments_are_refused_as_toa(pay: str):
     assert check.form is None and check.refusal is not None and "TOA" in check.refusal
 
 
-@pytest.mark.parametrize(
-    ("end", "toa"),
-    [("31.07.2027", True), ("01.08.2027", False), ("31.12.2027", False)],
-)
-def test_a_monthly_contract_of_six_months_or_less_belongs_to_toa(end: str, toa: bool):
+@pytest.mark.parametrize("end", ["31.03.2027", "31.07.2027", "31.12.2028"])
+def test_a_monthly_contract_of_any_length_from_recruitment_is_ours(end: str):
     check = check_form([form_without(extra=f"Sluttdato: {end}")], TODAY)  # starts 01.02.2027
-    assert (check.refusal is not None) is toa
+    assert check.refusal is None and check.form is not None
 
 
 def test_a_form_with_problems_is_not_refused_before_they_are_fixed():

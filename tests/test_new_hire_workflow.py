@@ -120,11 +120,13 @@ async def test_a_toa_position_is_refused_with_the_route_to_the_toa_form(h: Harne
     assert h.sap.registrations() == []
 
 
-async def test_a_short_monthly_contract_belongs_to_toa_too(h: Harness):
+async def test_a_short_monthly_contract_from_recruitment_is_registered(h: Harness):
     number = h.submit(form_without("Sluttdato", extra="Sluttdato: 30.06.2027"))
-    result = await (await h.start(number)).result()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
 
-    assert result.outcome is NewHireOutcome.REFUSED
+    [registration] = h.sap.registrations()
+    assert registration.startdato == date(2027, 2, 1)
 
 
 async def test_a_rejection_goes_back_to_the_caller_and_the_corrected_form_is_registered_anew(
