@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Protocol
 
 from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer, kontonr, orgnr
@@ -47,12 +48,24 @@ def is_d_number(number: str) -> bool:
 
 def bank_account(value: str) -> str:
     """Return the 11-digit Norwegian account number (kontonummer), or raise InvalidIdentifier."""
-    number = kontonr.compact(value)
-    if not number.isdigit() or len(number) != 11:
-        # stdnum also accepts 7-digit postgiro numbers; SAP pays salaries to 11-digit accounts only.
-        raise InvalidIdentifier("må ha 11 siffer")
+    # stdnum also accepts 7-digit postgiro numbers; SAP pays salaries to 11-digit accounts only.
+    return _checked(kontonr, value, digits=11)
+
+
+class _StdnumModule(Protocol):
+    def compact(self, number: str) -> str: ...
+
+    def validate(self, number: str) -> str: ...
+
+
+def _checked(module: _StdnumModule, value: str, digits: int) -> str:
+    """Compact `value` with stdnum, demand exactly `digits` ASCII digits, then let stdnum check
+    the check digit; stdnum's verdicts become the caller's reasons."""
+    number = module.compact(value)
+    if re.fullmatch(f"[0-9]{{{digits}}}", number) is None:
+        raise InvalidIdentifier(f"må ha {digits} siffer")
     try:
-        return kontonr.validate(number)
+        return module.validate(number)
     except ValidationError as error:
         raise InvalidIdentifier("kontrollsifferet stemmer ikke") from error
 
@@ -75,9 +88,6 @@ def archive_case_number(value: str) -> str:
     return f"{year}/{int(sequence)}"
 
 
-_NINE_DIGITS = re.compile(r"[0-9]{9}")
-
-
 def organisation_number(value: str) -> str:
     """Return the 9-digit organisasjonsnummer, or raise InvalidIdentifier.
 
@@ -85,13 +95,7 @@ def organisation_number(value: str) -> str:
     by stdnum. Only spaces are allowed between the digits, as Brønnøysund prints them
     ("974 767 880"); an MVA number ("NO974767880MVA") names a VAT registration, not the employer.
     """
-    number = orgnr.compact(value)
-    if _NINE_DIGITS.fullmatch(number) is None:
-        raise InvalidIdentifier("må ha 9 siffer")
-    try:
-        return orgnr.validate(number)
-    except ValidationError as error:
-        raise InvalidIdentifier("kontrollsifferet stemmer ikke") from error
+    return _checked(orgnr, value, digits=9)
 
 
 _EMPLOYEE_NUMBER = re.compile(r"[0-9]{8}")
