@@ -10,7 +10,8 @@ lines and values, never which fields a process needs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -47,6 +48,52 @@ def read_answers(texts: Iterable[str], labels: Mapping[str, str]) -> dict[str, s
 
 class InvalidAnswer(ValueError):
     """An answer could not be read as the type its field needs; the message is for the caller."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a process's form: the label the caller sees, how its answer is read."""
+
+    label: str
+    parse: Callable[[str], object]
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    why_required: str = ""  # told to the caller when the field is missing
+
+
+class FormSpec:
+    """A process's form: its fields by name. Reading a form reports every problem at once, each
+    naming its field, so the caller can fix them all in one reply."""
+
+    def __init__(self, fields: Mapping[str, Field]) -> None:
+        self.fields = fields
+        self.labels = {
+            normalise_label(label): name
+            for name, field in fields.items()
+            for label in (field.label, *field.aliases)
+        }
+
+    def read(self, texts: Iterable[str]) -> tuple[dict[str, object], list[str]]:
+        """Return (values by field name, problems for the caller)."""
+        answers = read_answers(texts, self.labels)
+        values: dict[str, object] = {}
+        problems: list[str] = []
+        for name, field in self.fields.items():
+            raw = answers.get(name)
+            if raw is None:
+                if field.required:
+                    problems.append(f"{field.label} mangler. {field.why_required}".strip())
+                continue
+            try:
+                values[name] = field.parse(raw)
+            except InvalidAnswer as error:
+                problems.append(f"{field.label} er ugyldig: {error}.")
+        return values, problems
+
+
+def text(value: str) -> str:
+    """A free-text answer, taken as written."""
+    return value
 
 
 _DATE_FORMATS = (

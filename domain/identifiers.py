@@ -14,8 +14,10 @@ from typing import Protocol
 from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer, kontonr, orgnr
 
+from domain.forms import InvalidAnswer
 
-class InvalidIdentifier(ValueError):
+
+class InvalidIdentifier(InvalidAnswer):
     """The value is not a valid identifier; the message says why, in Norwegian, for the caller."""
 
 

@@ -13,7 +13,7 @@ Rules from seed 001, "Nyansettelse":
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -23,12 +23,14 @@ from pydantic import BaseModel
 from domain import identifiers
 from domain.cases import CaseEnd, CaseTimings
 from domain.forms import (
+    Field,
+    FormSpec,
     InvalidAnswer,
     format_date,
     normalise_label,
     parse_date,
     parse_percentage,
-    read_answers,
+    text,
 )
 
 
@@ -61,26 +63,13 @@ class NewHireCheck(BaseModel):
     refusal: str | None = None
 
 
-# field → (label shown to the caller, other labels a form may use for it)
-FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "name": ("Navn", ("Navn på nyansatt", "Fullt navn")),
-    "national_id": ("Fødselsnummer", ("D-nummer", "Fødselsnummer/D-nummer", "Fødselsnr")),
-    "start_date": ("Startdato", ("Tiltredelsesdato",)),
-    "end_date": ("Sluttdato", ()),
-    "bank_account": ("Kontonummer", ("Bankkontonummer", "Kontonr")),
-    "archive_case": ("ePhorte-nummer", ("ePhortenummer", "Saksnummer i ePhorte", "Saksnummer")),
-    "pay_basis": ("Lønnsform", ()),
-    "position_percentage": ("Stillingsprosent", ("Stillingsandel",)),
-    "unit": ("Enhet", ("Organisasjonsenhet",)),
-    "job_title": ("Stillingstittel", ("Stilling",)),
-}
-REQUIRED = ("name", "national_id", "start_date", "bank_account", "archive_case", "pay_basis")
+TOA_REFUSAL = (
+    "Denne stillingen skal ikke meldes med skjemaet Nyansettelse. Timelønn og oppdrag "
+    "bestilles gjennom Tilsetting og arbeidskontrakt (TOA), og stillinger over seks måneder "
+    "i denne rutinen må være fastlønnet månedskontrakt. Send bestillingen i TOA, eller svar "
+    "i saken med riktig lønnsform hvis den er feil, så ser vi på saken på nytt."
+)
 
-LABELS: Mapping[str, str] = {
-    normalise_label(label): field
-    for field, (shown, aliases) in FIELDS.items()
-    for label in (shown, *aliases)
-}
 
 _PAY_BASIS_WORDS = {
     "fastlønn": PayBasis.MONTHLY,
@@ -93,19 +82,6 @@ _PAY_BASIS_WORDS = {
     "honorar": PayBasis.ASSIGNMENT,
 }
 
-MISSING_REASON = {
-    "start_date": "Startdatoen må være avklart før saken sendes.",
-    "bank_account": "Vi kan ikke registrere den nyansatte i lønnssystemet uten kontonummer.",
-    "archive_case": "Oppgi saksnummeret der den signerte arbeidsavtalen er lagret i ePhorte.",
-}
-
-TOA_REFUSAL = (
-    "Denne stillingen skal ikke meldes med skjemaet Nyansettelse. Timelønn og oppdrag "
-    "bestilles gjennom Tilsetting og arbeidskontrakt (TOA), og stillinger over seks måneder "
-    "i denne rutinen må være fastlønnet månedskontrakt. Send bestillingen i TOA, eller svar "
-    "i saken med riktig lønnsform hvis den er feil, så ser vi på saken på nytt."
-)
-
 
 def _pay_basis(value: str) -> PayBasis:
     basis = _PAY_BASIS_WORDS.get(normalise_label(value))
@@ -114,45 +90,57 @@ def _pay_basis(value: str) -> PayBasis:
     return basis
 
 
-def _text(value: str) -> str:
-    return value
+def form_spec(today: date) -> FormSpec:
+    """The form *Nyansettelse*; `today` is the day a fødselsnummer's birth date is checked on."""
+    return FormSpec(
+        {
+            "name": Field("Navn", text, ("Navn på nyansatt", "Fullt navn"), required=True),
+            "national_id": Field(
+                "Fødselsnummer",
+                lambda value: identifiers.national_id(value, today),
+                ("D-nummer", "Fødselsnummer/D-nummer", "Fødselsnr"),
+                required=True,
+            ),
+            "start_date": Field(
+                "Startdato",
+                parse_date,
+                ("Tiltredelsesdato",),
+                required=True,
+                why_required="Startdatoen må være avklart før saken sendes.",
+            ),
+            "end_date": Field("Sluttdato", parse_date),
+            "bank_account": Field(
+                "Kontonummer",
+                identifiers.bank_account,
+                ("Bankkontonummer", "Kontonr"),
+                required=True,
+                why_required="Vi kan ikke registrere den nyansatte i lønnssystemet uten "
+                "kontonummer.",
+            ),
+            "archive_case": Field(
+                "ePhorte-nummer",
+                identifiers.archive_case_number,
+                ("ePhortenummer", "Saksnummer i ePhorte", "Saksnummer"),
+                required=True,
+                why_required="Oppgi saksnummeret der den signerte arbeidsavtalen er lagret i "
+                "ePhorte.",
+            ),
+            "pay_basis": Field("Lønnsform", _pay_basis, required=True),
+            "position_percentage": Field("Stillingsprosent", parse_percentage, ("Stillingsandel",)),
+            "unit": Field("Enhet", text, ("Organisasjonsenhet",)),
+            "job_title": Field("Stillingstittel", text, ("Stilling",)),
+        }
+    )
 
 
-def _parsers(today: date) -> dict[str, Callable[[str], object]]:
-    return {
-        "name": _text,
-        "national_id": lambda value: identifiers.national_id(value, today),
-        "start_date": parse_date,
-        "end_date": parse_date,
-        "bank_account": identifiers.bank_account,
-        "archive_case": identifiers.archive_case_number,
-        "pay_basis": _pay_basis,
-        "position_percentage": parse_percentage,
-        "unit": _text,
-        "job_title": _text,
-    }
+def label(field: str) -> str:
+    """The label the caller knows a field by."""
+    return form_spec(date.min).fields[field].label
 
 
 def check_form(texts: Iterable[str], today: date) -> NewHireCheck:
-    """Read the form from the case's texts and check it against the routine.
-
-    Every problem is reported at once, each naming its field, so the caller can fix them all in
-    one reply.
-    """
-    answers = read_answers(texts, LABELS)
-    values: dict[str, object] = {}
-    problems: list[str] = []
-    parsers = _parsers(today)
-    for field, (shown, _) in FIELDS.items():
-        raw = answers.get(field)
-        if raw is None:
-            if field in REQUIRED:
-                problems.append(f"{shown} mangler. {MISSING_REASON.get(field, '')}".strip())
-            continue
-        try:
-            values[field] = parsers[field](raw)
-        except (InvalidAnswer, identifiers.InvalidIdentifier) as error:
-            problems.append(f"{shown} er ugyldig: {error}.")
+    """Read the form from the case's texts and check it against the routine."""
+    values, problems = form_spec(today).read(texts)
     problems.extend(_date_order_problems(values))
     if problems:
         return NewHireCheck(problems=problems)

@@ -10,10 +10,11 @@ import pytest
 from domain import identifiers
 from domain.forms import InvalidAnswer, parse_date, parse_percentage, read_answers
 from domain.identifiers import InvalidIdentifier
-from domain.new_hire import LABELS, PayBasis, check_form
+from domain.new_hire import PayBasis, check_form, form_spec
 from tests.harness import COMPLETE_FORM, form_without
 
 TODAY = date(2026, 11, 23)
+LABELS = form_spec(TODAY).labels
 
 
 # -- fødselsnummer and D-nummer --------------------------------------------------------------

@@ -45,13 +45,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.new_hire import (
         CATEGORY,
-        FIELDS,
         RECEIVED_REPLY,
         NewHireForm,
         NewHireInput,
         NewHireOutcome,
         NewHireResult,
         check_form,
+        label,
         manager_rejected_problem,
         payroll_refused_problem,
         registered_reply,
@@ -204,7 +204,7 @@ class NewHireWorkflow:
         """Move the registration's start date if the form's has changed (True if it did)."""
         assert self.form is not None and self.registration is not None
         others = [
-            FIELDS[field][0]
+            label(field)
             for field in NewHireForm.model_fields
             if field != "start_date" and getattr(form, field) != getattr(self.form, field)
         ]
