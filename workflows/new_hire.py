@@ -9,21 +9,16 @@ Steps:
    that ends before TOPdesk's ten days run out, then a clean close; each reply is re-checked.
 3. Register the hire in SAP, once (idempotency key per workflow and attempt). SAP's refusal goes
    to the caller like a form problem.
-4. Wait for the manager's approval. SAP decides: the DFØ webhook only wakes the workflow to ask
-   SAP at once, and SAP is asked daily anyway in case a webhook was lost. A start date changed in
-   the case meanwhile moves the registration, which goes back to the manager. A rejection goes to
+4. Wait for the manager's approval (`workflows/approval.py`: SAP decides, the DFØ webhook is a
+   hint). A start date changed in the case meanwhile moves the registration, which goes back to
+   the manager. A rejection goes to
    the caller, whose corrected form is registered anew.
 5. Complete the case with a reply that says what was registered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
-from typing import TypeVar
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -31,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
         REFUSED,
         PayrollActivities,
         RegisterNewHire,
-        RegistrationRef,
         RegistrationResult,
         UpdateStartDate,
     )
@@ -57,18 +51,8 @@ with workflow.unsafe.imports_passed_through():
         registered_reply,
         start_date_moved_reply,
     )
+    from workflows.approval import WAITING_FOR_MANAGER, ManagerApproval, sap
     from workflows.case import CaseClosed, CaseConversation
-
-SAP_CALL_TIMEOUT = timedelta(minutes=2)
-# An SAP outage can last hours: retry for as long as it takes, at most half an hour apart.
-SAP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=30),
-)
-WAITING_FOR_MANAGER = "venter på leders godkjenning i SAP"
-
-Request = TypeVar("Request")
 
 
 @workflow.defn(name="NewHire")
@@ -77,7 +61,7 @@ class NewHireWorkflow:
     def __init__(self, input: NewHireInput) -> None:
         self.case = CaseConversation("new_hire", CATEGORY, input.case_number, input.timings)
         self.timings = input.timings
-        self.approval_hints = 0
+        self.approval = ManagerApproval(self.case)
         self.start_date_moves = 0
         self.form: NewHireForm | None = None
         self.registration: RegistrationResult | None = None
@@ -88,9 +72,7 @@ class NewHireWorkflow:
 
     @workflow.signal
     def approval_decided(self, decision: ApprovalDecision) -> None:
-        """The DFØ portal says the manager decided: a hint to ask SAP now, not a decision."""
-        if self.case.first_time(decision.event_id):
-            self.approval_hints += 1
+        self.approval.hint(decision)
 
     @workflow.query
     def progress(self) -> CaseProgress:
@@ -125,7 +107,8 @@ class NewHireWorkflow:
             attempt += 1
             if registration is None:
                 continue
-            decided = await self._approval(registration)
+            self.registration = registration
+            decided = await self.approval.wait(registration, self._follow_changes)
             if decided.approval is Approval.APPROVED:
                 return decided
             await self.case.ask_caller([manager_rejected_problem(decided.reason)])
@@ -146,7 +129,7 @@ class NewHireWorkflow:
         await self.case.move_to(WaitState.WORKING, "registrerer i SAP")
         key = f"{workflow.info().workflow_id}/register/{attempt}"
         try:
-            return await self._sap(
+            return await sap(
                 PayrollActivities.register_new_hire,
                 RegisterNewHire(idempotency_key=key, form=form),
             )
@@ -157,39 +140,9 @@ class NewHireWorkflow:
         await self.case.ask_caller([payroll_refused_problem(refusal)])
         return None
 
-    async def _approval(self, registration: RegistrationResult) -> RegistrationResult:
-        """Wait until SAP reports the manager's decision; follow the caller's changes meanwhile."""
-        self.registration = registration
-        self.approval_hints = 0
-        self.case.progress.registration_id = registration.registration_id
-        await self.case.move_to(WaitState.AWAITING_APPROVAL, WAITING_FOR_MANAGER)
-        waiting_since = workflow.now()
-        reminded = False
-        while True:
-            await self.case.wait_for(
-                lambda: self.approval_hints > 0 or self.case.unread_events > 0,
-                self.timings.approval_poll_every,
-            )
-            if self.case.unread_events > 0:
-                # Before SAP is asked: a new start date must reach SAP before any approval counts.
-                await self._follow_changes()
-            self.approval_hints = 0
-            self.registration = await self._sap(
-                PayrollActivities.approval_status,
-                RegistrationRef(registration_id=self.registration.registration_id),
-            )
-            if self.registration.approval is not Approval.PENDING:
-                return self.registration
-            overdue = workflow.now() - waiting_since >= self.timings.approval_reminder_after
-            if overdue and not reminded:
-                reminded = True
-                await self.case.note(
-                    "Leder har ikke godkjent registreringen i SAP etter "
-                    f"{self.timings.approval_reminder_after.days} dager. Purr på leder."
-                )
-
-    async def _follow_changes(self) -> None:
+    async def _follow_changes(self, registration: RegistrationResult) -> RegistrationResult:
         """The caller wrote while the manager decides: apply a new start date, report the rest."""
+        self.registration = registration
         snapshot = await self.case.read()
         check = check_form(snapshot.texts, today=workflow.now().date())
         detail = WAITING_FOR_MANAGER
@@ -199,6 +152,7 @@ class NewHireWorkflow:
         elif await self._apply_form_changes(check.form):
             detail = "startdatoen er endret; venter på leders nye godkjenning i SAP"
         await self.case.move_to(WaitState.AWAITING_APPROVAL, detail)
+        return self.registration
 
     async def _apply_form_changes(self, form: NewHireForm) -> bool:
         """Move the registration's start date if the form's has changed (True if it did)."""
@@ -218,7 +172,7 @@ class NewHireWorkflow:
             return False
         # One key per move: moving back to an earlier date is a new change, not a repeat.
         self.start_date_moves += 1
-        self.registration = await self._sap(
+        self.registration = await sap(
             PayrollActivities.update_start_date,
             UpdateStartDate(
                 idempotency_key=f"{workflow.info().workflow_id}/start-date/{self.start_date_moves}",
@@ -228,15 +182,6 @@ class NewHireWorkflow:
         )
         await self.case.reply(start_date_moved_reply(self.registration.start_date))
         return True
-
-    async def _sap(
-        self,
-        activity: Callable[[PayrollActivities, Request], RegistrationResult],
-        request: Request,
-    ) -> RegistrationResult:
-        return await workflow.execute_activity_method(
-            activity, request, start_to_close_timeout=SAP_CALL_TIMEOUT, retry_policy=SAP_RETRY
-        )
 
 
 def _refusal(error: ActivityError) -> str | None:

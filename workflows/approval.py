@@ -1,0 +1,92 @@
+"""Waiting for the manager's approval of a registration in SAP, shared by the processes.
+
+Every registration the service centre makes in SAP is sent to the manager for approval (seed 001:
+"Skjema sendes til leder for godkjenning"). SAP decides: the DFØ portal's webhook only wakes the
+case to ask SAP at once, and SAP is asked daily anyway in case a webhook was lost. What the caller
+writes meanwhile is handed to the process before SAP is asked, so that a change reaches SAP before
+any approval counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payroll import PayrollActivities, RegistrationRef, RegistrationResult
+    from domain.cases import Approval, ApprovalDecision, WaitState
+    from workflows.case import CaseConversation
+
+SAP_CALL_TIMEOUT = timedelta(minutes=2)
+# An SAP outage can last hours: retry for as long as it takes, at most half an hour apart.
+SAP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=30),
+)
+WAITING_FOR_MANAGER = "venter på leders godkjenning i SAP"
+
+Request = TypeVar("Request")
+Result = TypeVar("Result")
+
+
+async def sap(activity: Callable[[PayrollActivities, Request], Result], request: Request) -> Result:
+    """Call SAP through its activities, with the one timeout and retry policy SAP calls share."""
+    return await workflow.execute_activity_method(
+        activity, request, start_to_close_timeout=SAP_CALL_TIMEOUT, retry_policy=SAP_RETRY
+    )
+
+
+class ManagerApproval:
+    """The approval wait of one case; the owning workflow forwards the DFØ signal to `hint`."""
+
+    def __init__(self, case: CaseConversation) -> None:
+        self.case = case
+        self.hints = 0
+
+    def hint(self, decision: ApprovalDecision) -> None:
+        """The DFØ portal says the manager decided: a reason to ask SAP now, not a decision."""
+        if self.case.first_time(decision.event_id):
+            self.hints += 1
+
+    async def wait(
+        self,
+        registration: RegistrationResult,
+        caller_wrote: Callable[[RegistrationResult], Awaitable[RegistrationResult]],
+    ) -> RegistrationResult:
+        """Wait until SAP reports the decision on `registration`; returns it as SAP has it.
+
+        `caller_wrote` gets the registration as it stands when the caller has written, and
+        returns it as it stands afterwards (a process may move a date, and send it back).
+        """
+        timings = self.case.timings
+        self.hints = 0
+        self.case.progress.registration_id = registration.registration_id
+        await self.case.move_to(WaitState.AWAITING_APPROVAL, WAITING_FOR_MANAGER)
+        waiting_since = workflow.now()
+        reminded = False
+        while True:
+            await self.case.wait_for(
+                lambda: self.hints > 0 or self.case.unread_events > 0,
+                timings.approval_poll_every,
+            )
+            if self.case.unread_events > 0:
+                registration = await caller_wrote(registration)
+            self.hints = 0
+            registration = await sap(
+                PayrollActivities.approval_status,
+                RegistrationRef(registration_id=registration.registration_id),
+            )
+            if registration.approval is not Approval.PENDING:
+                return registration
+            overdue = workflow.now() - waiting_since >= timings.approval_reminder_after
+            if overdue and not reminded:
+                reminded = True
+                await self.case.note(
+                    "Leder har ikke godkjent registreringen i SAP etter "
+                    f"{timings.approval_reminder_after.days} dager. Purr på leder."
+                )
