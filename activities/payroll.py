@@ -10,6 +10,7 @@ from temporalio import activity
 from activities.errors import final_errors
 from adapters.dfo.sap import ApprovalState, NewHire, PayrollPort, PayrollRejected, Registration
 from domain.cases import Approval
+from domain.extension import Employment
 from domain.new_hire import NewHireForm
 
 
@@ -28,12 +29,23 @@ class RegistrationRef(BaseModel):
     registration_id: str
 
 
+class EmployeeRef(BaseModel):
+    employee_number: str
+
+
+class RegisterExtension(BaseModel):
+    idempotency_key: str
+    employee_number: str
+    new_end_date: date
+
+
 class RegistrationResult(BaseModel):
     registration_id: str
     employee_number: str
     start_date: date
     approval: Approval
     reason: str | None = None
+    end_date: date | None = None
 
 
 # The error type a workflow sees when SAP refuses a registration as it stands.
@@ -76,6 +88,26 @@ class PayrollActivities:
             )
         return _result(registration)
 
+    @activity.defn(name="sap.employee")
+    def employee(self, ref: EmployeeRef) -> Employment:
+        """The employment as SAP has it now; an unknown employee number is a final error."""
+        with final_errors(PayrollRejected):
+            employee = self.payroll.employee(ref.employee_number)
+        return Employment(
+            employee_number=employee.ansattnummer,
+            start_date=employee.startdato,
+            end_date=employee.sluttdato,
+        )
+
+    @activity.defn(name="sap.register_extension")
+    def register_extension(self, request: RegisterExtension) -> RegistrationResult:
+        """Register the new end date once per idempotency key; it then waits for approval."""
+        with final_errors(PayrollRejected):
+            registration = self.payroll.register_extension(
+                request.employee_number, request.new_end_date, request.idempotency_key
+            )
+        return _result(registration)
+
     @activity.defn(name="sap.approval_status")
     def approval_status(self, ref: RegistrationRef) -> RegistrationResult:
         with final_errors(PayrollRejected):
@@ -89,4 +121,5 @@ def _result(registration: Registration) -> RegistrationResult:
         start_date=registration.startdato,
         approval=_APPROVAL[registration.status],
         reason=registration.reason,
+        end_date=registration.sluttdato,
     )

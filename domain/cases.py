@@ -140,3 +140,15 @@ CLOSED_WITHOUT_REPLY = (
     "Vi har ikke fått svar på det vi ba om, og lukker derfor saken. "
     "Send et nytt skjema når opplysningene er klare."
 )
+
+
+def payroll_refused_problem(reason: str) -> str:
+    return f"SAP avviste registreringen: {reason}"
+
+
+def manager_rejected_problem(reason: str | None) -> str:
+    because = f": {reason.rstrip('.')}." if reason else "."
+    return (
+        f"Leder avviste registreringen i SAP{because} Avklar med leder og svar i saken med "
+        "rettede opplysninger, så sender vi den til godkjenning på nytt."
+    )

@@ -202,15 +202,3 @@ def start_date_moved_reply(start_date: date) -> str:
         f"Startdatoen er endret til {format_date(start_date)} i SAP. "
         "Endringen er sendt til leder for ny godkjenning."
     )
-
-
-def payroll_refused_problem(reason: str) -> str:
-    return f"SAP avviste registreringen: {reason}"
-
-
-def manager_rejected_problem(reason: str | None) -> str:
-    because = f": {reason.rstrip('.')}." if reason else "."
-    return (
-        f"Leder avviste registreringen i SAP{because} Avklar med leder og svar i saken med "
-        "rettede opplysninger, så sender vi den til godkjenning på nytt."
-    )

@@ -16,9 +16,10 @@ from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.port import TopdeskPort
 from workers.settings import Settings
 from workers.temporal import connect
+from workflows.extension import ExtensionWorkflow
 from workflows.new_hire import NewHireWorkflow
 
-WORKFLOWS = [NewHireWorkflow]
+WORKFLOWS = [NewHireWorkflow, ExtensionWorkflow]
 MAX_CONCURRENT_ACTIVITIES = 20
 
 
@@ -42,6 +43,8 @@ def build_worker(
             payroll_activities.register_new_hire,
             payroll_activities.update_start_date,
             payroll_activities.approval_status,
+            payroll_activities.employee,
+            payroll_activities.register_extension,
         ],
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

@@ -15,9 +15,10 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payroll import PayrollActivities, RegistrationRef, RegistrationResult
+    from activities.payroll import REFUSED, PayrollActivities, RegistrationRef, RegistrationResult
     from domain.cases import Approval, ApprovalDecision, WaitState
     from workflows.case import CaseConversation
 
@@ -90,3 +91,11 @@ class ManagerApproval:
                     "Leder har ikke godkjent registreringen i SAP etter "
                     f"{timings.approval_reminder_after.days} dager. Purr på leder."
                 )
+
+
+def sap_refusal(error: ActivityError) -> str | None:
+    """SAP's reason when it refused a request as it stands; None for any other failure."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == REFUSED:
+        return cause.message
+    return None

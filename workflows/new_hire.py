@@ -19,11 +19,10 @@ Steps:
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
-        REFUSED,
         PayrollActivities,
         RegisterNewHire,
         RegistrationResult,
@@ -36,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
         CaseEvent,
         CaseProgress,
         WaitState,
+        manager_rejected_problem,
+        payroll_refused_problem,
     )
     from domain.new_hire import (
         CATEGORY,
@@ -46,12 +47,10 @@ with workflow.unsafe.imports_passed_through():
         NewHireResult,
         check_form,
         label,
-        manager_rejected_problem,
-        payroll_refused_problem,
         registered_reply,
         start_date_moved_reply,
     )
-    from workflows.approval import WAITING_FOR_MANAGER, ManagerApproval, sap
+    from workflows.approval import WAITING_FOR_MANAGER, ManagerApproval, sap, sap_refusal
     from workflows.case import CaseClosed, CaseConversation
 
 
@@ -134,7 +133,7 @@ class NewHireWorkflow:
                 RegisterNewHire(idempotency_key=key, form=form),
             )
         except ActivityError as error:
-            refusal = _refusal(error)
+            refusal = sap_refusal(error)
             if refusal is None:
                 raise
         await self.case.ask_caller([payroll_refused_problem(refusal)])
@@ -182,11 +181,3 @@ class NewHireWorkflow:
         )
         await self.case.reply(start_date_moved_reply(self.registration.start_date))
         return True
-
-
-def _refusal(error: ActivityError) -> str | None:
-    """SAP's reason when it refused the registration as it stands; None for any other failure."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == REFUSED:
-        return cause.message
-    return None

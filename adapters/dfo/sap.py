@@ -62,6 +62,17 @@ class Registration(BaseModel):
     startdato: date
     status: ApprovalState
     reason: str | None = None
+    type: str = "nyansettelse"  # or "forlengelse"
+    sluttdato: date | None = None
+
+
+class Employee(BaseModel):
+    """An employee as DFØ's `ansatte` API shows one (dfo-domain.md §1.3); `sluttdato` None is a
+    permanent position (the API's 9999-12-31)."""
+
+    ansattnummer: str
+    startdato: date
+    sluttdato: date | None = None
 
 
 class PayrollPort(Protocol):
@@ -73,11 +84,18 @@ class PayrollPort(Protocol):
 
     def approval_status(self, registration_id: str) -> Registration: ...
 
+    def employee(self, employee_number: str) -> Employee: ...
+
+    def register_extension(
+        self, employee_number: str, new_end_date: date, idempotency_key: str
+    ) -> Registration: ...
+
 
 _SCHEMA = """
 create table if not exists registrations (
     id text primary key, person text not null, data text not null, status text not null,
     reason text, updated text not null);
+create table if not exists employees (ansattnummer text primary key, data text not null);
 """
 
 
@@ -102,24 +120,14 @@ class SapStub:
                 (person, ApprovalState.REJECTED),
             ).fetchone():
                 raise PayrollRejected("Personen er allerede registrert som ansatt i SAP.")
-            number = db.execute("select count(*) from registrations").fetchone()[0] + 1
+            number = self._count(db) + 1
             registration = Registration(
                 id=f"NH-{number:06d}",
                 ansattnummer=f"{number + 5000000:08d}",
                 startdato=hire.startdato,
                 status=ApprovalState.PENDING,
             )
-            db.execute(
-                "insert into registrations values (?, ?, ?, ?, ?, ?)",
-                (
-                    registration.id,
-                    person,
-                    registration.model_dump_json(),
-                    registration.status,
-                    None,
-                    _now(),
-                ),
-            )
+            self._insert(db, registration, person)
             return self.store.remember(db, idempotency_key, registration)
 
     def update_start_date(
@@ -143,8 +151,44 @@ class SapStub:
 
     # -- what the manager and the tests do -------------------------------------------------
 
+    def employee(self, employee_number: str) -> Employee:
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            return self._employee(db, employee_number)
+
+    def register_extension(
+        self, employee_number: str, new_end_date: date, idempotency_key: str
+    ) -> Registration:
+        """The new end date on a form to the manager; SAP changes it once approved."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Registration)) is not None:
+                return earlier
+            employee = self._employee(db, employee_number)
+            registration = Registration(
+                id=f"FL-{self._count(db) + 1:06d}",
+                ansattnummer=employee.ansattnummer,
+                startdato=employee.startdato,
+                sluttdato=new_end_date,
+                status=ApprovalState.PENDING,
+                type="forlengelse",
+            )
+            self._insert(db, registration, f"ansatt:{employee_number}")
+            return self.store.remember(db, idempotency_key, registration)
+
+    # -- what the manager and the tests do -------------------------------------------------
+
+    def add_employee(self, employee: Employee) -> None:
+        """SAP's existing employees; tests and the demo put them there."""
+        with self.store.transaction() as db:
+            db.execute(
+                "insert or replace into employees values (?, ?)",
+                (employee.ansattnummer, employee.model_dump_json()),
+            )
+
     def decide(self, registration_id: str, approved: bool, reason: str | None = None) -> None:
-        """The manager approves or rejects the form in the DFØ portal."""
+        """The manager approves or rejects the form in the DFØ portal; an approved extension
+        moves the employee's end date."""
         with self.store.transaction() as db:
             registration = self._load(db, registration_id).model_copy(
                 update={
@@ -153,6 +197,17 @@ class SapStub:
                 }
             )
             self._store(db, registration)
+            if approved and registration.type == "forlengelse":
+                employee = self._employee(db, registration.ansattnummer)
+                db.execute(
+                    "update employees set data = ? where ansattnummer = ?",
+                    (
+                        employee.model_copy(
+                            update={"sluttdato": registration.sluttdato}
+                        ).model_dump_json(),
+                        employee.ansattnummer,
+                    ),
+                )
 
     def inject_fault(self, kind: FaultKind, times: int = 1, seconds: float = 0.0) -> None:
         """Make the next `times` calls fail as unavailable, or answer `seconds` late."""
@@ -164,6 +219,28 @@ class SapStub:
         return [Registration.model_validate_json(row[0]) for row in rows]
 
     # -- storage -------------------------------------------------------------------------
+
+    @staticmethod
+    def _count(db: sqlite3.Connection) -> int:
+        return int(db.execute("select count(*) from registrations").fetchone()[0])
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, registration: Registration, person: str) -> None:
+        db.execute(
+            "insert into registrations values (?, ?, ?, ?, ?, ?)",
+            (registration.id, person, registration.model_dump_json(), registration.status, None,
+             _now()),
+        )  # fmt: skip
+
+    @staticmethod
+    def _employee(db: sqlite3.Connection, employee_number: str) -> Employee:
+        row = db.execute(
+            "select data from employees where ansattnummer = ?", (employee_number,)
+        ).fetchone()
+        if row is None:
+            # DFØ answers an unknown employee with the fault text "IKKE ANSATT" (dfo-domain §1.2).
+            raise PayrollRejected(f"IKKE ANSATT: ansattnummer {employee_number} finnes ikke i SAP.")
+        return Employee.model_validate_json(row[0])
 
     @staticmethod
     def _load(db: sqlite3.Connection, registration_id: str) -> Registration:
@@ -199,6 +276,7 @@ def _now() -> str:
 
 __all__ = [
     "ApprovalState",
+    "Employee",
     "NewHire",
     "PayrollError",
     "PayrollPort",
