@@ -12,21 +12,24 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.dfo.sap import SapStub
+from adapters.dfo.sap import Employee, SapStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import TopdeskSimulator
 from domain.cases import ApprovalDecision, CaseEvent, CaseTimings, WaitState
+from domain.extension import ExtensionInput
 from domain.new_hire import NewHireInput, NewHireResult
 from workers.temporal import binary, data_converter
 from workflows import search_attributes
+from workflows.extension import ExtensionWorkflow
 from workflows.new_hire import NewHireWorkflow
 
 
@@ -56,6 +59,13 @@ Lønnsform: Månedslønn
 Stillingsprosent: 100
 Enhet: Institutt for datateknologi og informatikk
 Stillingstittel: Førsteamanuensis"""
+
+
+EXTENSION_FORM = """Skjema: Forlengelse
+Navn: Kari Nordmann
+Ansattnummer: 05001234
+Ny sluttdato: 30.06.2028
+ePhorte-nummer: 2026/23456"""
 
 
 def form_without(*labels: str, extra: str = "") -> str:
@@ -90,6 +100,31 @@ class Harness:
             )
         )
         return incident.number
+
+    def submit_extension(self, form: str = EXTENSION_FORM) -> str:
+        """The unit's HR sends the form Forlengelse; the employee is in SAP until 30.06.2027."""
+        self.sap.add_employee(
+            Employee(
+                ansattnummer="05001234", startdato=date(2025, 1, 1), sluttdato=date(2027, 6, 30)
+            )
+        )
+        return self.topdesk.create_incident(
+            NewIncident(
+                brief_description="Forlengelse",
+                request=form.replace("\n", "<br>"),
+                category=Ref(name="Forlengelse"),
+            )
+        ).number
+
+    async def start_extension(self, number: str) -> WorkflowHandle[ExtensionWorkflow, Any]:
+        handle = await self.client.start_workflow(
+            ExtensionWorkflow.run,
+            ExtensionInput(case_number=number, timings=self.timings),
+            id=f"extension-{number}",
+            task_queue=self.task_queue,
+        )
+        self.started.append(handle)
+        return handle
 
     async def start(self, number: str) -> WorkflowHandle[NewHireWorkflow, NewHireResult]:
         handle = await self.client.start_workflow(
@@ -261,13 +296,36 @@ async def approval_found_by_polling(h: Harness) -> WorkflowHandle:
     return handle
 
 
+async def extension_registered(h: Harness) -> WorkflowHandle:
+    handle = await h.start_extension(h.submit_extension())
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+async def extension_end_date_corrected(h: Harness) -> WorkflowHandle:
+    number = h.submit_extension(EXTENSION_FORM.replace("30.06.2028", "30.06.2027"))
+    handle = await h.start_extension(number)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+    await h.reply(handle, number, "Ny sluttdato: 30.06.2028")
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+# Every path the replay corpus holds, as `<process>/<path>`; tests/histories/record.py records
+# them all, and the replay test checks that none is missing.
 SCENARIOS = {
-    "complete_form": complete_form,
-    "missing_data_then_reply": missing_data_then_reply,
-    "no_reply": no_reply,
-    "refused_toa": refused_toa,
-    "manager_rejects_then_approves": manager_rejects_then_approves,
-    "start_date_changed": start_date_changed,
-    "sap_outage_recovers": sap_outage_recovers,
-    "approval_found_by_polling": approval_found_by_polling,
+    "new_hire/complete_form": complete_form,
+    "new_hire/missing_data_then_reply": missing_data_then_reply,
+    "new_hire/no_reply": no_reply,
+    "new_hire/refused_toa": refused_toa,
+    "new_hire/manager_rejects_then_approves": manager_rejects_then_approves,
+    "new_hire/start_date_changed": start_date_changed,
+    "new_hire/sap_outage_recovers": sap_outage_recovers,
+    "new_hire/approval_found_by_polling": approval_found_by_polling,
+    "extension/registered": extension_registered,
+    "extension/end_date_corrected": extension_end_date_corrected,
 }

@@ -25,7 +25,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*/*.json"))
 def test_the_corpus_covers_every_recorded_scenario():
     from tests.harness import SCENARIOS
 
-    assert {path.stem for path in HISTORIES} >= set(SCENARIOS)
+    assert {f"{path.parent.name}/{path.stem}" for path in HISTORIES} >= set(SCENARIOS)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda path: f"{path.parent.name}/{path.stem}")
@@ -44,7 +44,7 @@ class NewHireWithAnUnguardedTimer:
 
 
 async def test_the_replayer_catches_an_unguarded_change():
-    path = next(path for path in HISTORIES if path.stem == "complete_form")
+    path = next(path for path in HISTORIES if path.match("new_hire/complete_form.json"))
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(workflows=[NewHireWithAnUnguardedTimer], data_converter=data_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

@@ -1,7 +1,8 @@
 """Record the replay corpus: run every scenario of `tests/harness.py` on a fresh time-skipping
 server, with the real worker, simulator and SAP stub, and write each history as JSON.
 
-    make record-histories      (python -m tests.histories.record)
+    make record-histories                        (python -m tests.histories.record)
+    python -m tests.histories.record extension/registered     (one scenario)
 
 Run it when a workflow gains a path, and keep the old files: they stand for cases that are running
 in production under the earlier code, which the current code must still replay.
@@ -24,7 +25,7 @@ from workers.worker import build_worker
 HERE = Path(__file__).parent
 
 
-async def record(name: str, folder: Path) -> Path:
+async def record(name: str) -> Path:
     env = await start_test_server()
     try:
         with (
@@ -41,16 +42,15 @@ async def record(name: str, folder: Path) -> Path:
                 history = await handle.fetch_history()
     finally:
         await env.shutdown()
-    path = folder / f"{name}.json"
+    path = HERE / f"{name}.json"
+    path.parent.mkdir(exist_ok=True)
     path.write_text(history.to_json())
     return path
 
 
 async def main(names: list[str]) -> None:
-    folder = HERE / "new_hire"
-    folder.mkdir(exist_ok=True)
     for name in names or list(SCENARIOS):
-        print(f"recorded {await record(name, folder)}")
+        print(f"recorded {await record(name)}")
 
 
 if __name__ == "__main__":
