@@ -9,18 +9,16 @@ from temporalio.client import WorkflowHandle
 
 from adapters.dfo.sap import Employee
 from adapters.topdesk.models import NewIncident, Ref
-from domain.cases import ApprovalDecision, WaitState
+from domain.cases import WaitState
 from domain.extension import (
     Employment,
     ExtensionForm,
-    ExtensionInput,
     ExtensionOutcome,
     check_form,
     extension_problems,
     late_decision_warning,
 )
 from tests.harness import Harness
-from workflows.extension import ExtensionWorkflow
 
 EMPLOYEE = "05001234"
 FORM = f"""Skjema: Forlengelse
@@ -100,47 +98,16 @@ async def start(h: Harness, text: str = FORM) -> tuple[str, WorkflowHandle]:
             category=Ref(name="Forlengelse"),
         )
     ).number
-    handle = await h.client.start_workflow(
-        ExtensionWorkflow.run,
-        ExtensionInput(case_number=number),
-        id=f"extension-{number}",
-        task_queue=h.task_queue,
-    )
-    h.started.append(handle)
-    return number, handle
-
-
-async def approve(h: Harness, handle: WorkflowHandle) -> None:
-    registration_id = (await handle.query(ExtensionWorkflow.progress)).registration_id
-    assert registration_id is not None
-    h.sap.decide(registration_id, approved=True)
-    await handle.signal(
-        ExtensionWorkflow.approval_decided,
-        ApprovalDecision(event_id=registration_id, registration_id=registration_id, approved=True),
-    )
-
-
-async def wait_state(handle: WorkflowHandle, state: WaitState) -> None:
-    for _ in range(300):
-        if (await handle.query(ExtensionWorkflow.progress)).state is state:
-            return
-        await _sleep()
-    raise AssertionError(f"never reached {state}")
-
-
-async def _sleep() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.05)
+    return number, await h.start_extension(number)
 
 
 async def test_an_extension_is_registered_approved_and_moves_the_end_date_in_sap(h: Harness):
     h.sap.add_employee(Employee(ansattnummer=EMPLOYEE, startdato=date(2025, 1, 1),
                                 sluttdato=date(2027, 6, 30)))  # fmt: skip
     number, handle = await start(h)
-    await wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     assert h.status(number) == "I arbeid"
-    await approve(h, handle)
+    await h.decide(handle)
     result = await handle.result()
 
     assert result.outcome is ExtensionOutcome.REGISTERED
@@ -153,19 +120,19 @@ async def test_an_end_date_not_after_the_current_goes_back_to_the_caller(h: Harn
     h.sap.add_employee(Employee(ansattnummer=EMPLOYEE, startdato=date(2025, 1, 1),
                                 sluttdato=date(2028, 12, 31)))  # fmt: skip
     number, handle = await start(h)
-    await wait_state(handle, WaitState.AWAITING_CALLER)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
     assert "31.12.2028" in h.replies(number)[-1]
     assert h.sap.registrations() == []
 
     await h.reply(handle, number, "Ny sluttdato: 30.06.2029")
-    await wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     [registration] = h.sap.registrations()
     assert registration.sluttdato == date(2029, 6, 30)
 
 
 async def test_an_unknown_employee_number_is_asked_of_the_caller(h: Harness):
     number, handle = await start(h)
-    await wait_state(handle, WaitState.AWAITING_CALLER)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
 
     assert "05001234 finnes ikke i SAP" in h.replies(number)[-1]
 
@@ -175,7 +142,7 @@ async def test_a_late_decision_warns_the_unit_once_and_still_registers(h: Harnes
     h.sap.add_employee(Employee(ansattnummer=EMPLOYEE, startdato=today - timedelta(days=800),
                                 sluttdato=today + timedelta(days=10)))  # fmt: skip
     number, handle = await start(h)
-    await wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
 
     warnings = [reply for reply in h.replies(number) if reply.startswith("Merk")]
     assert len(warnings) == 1
@@ -184,11 +151,6 @@ async def test_a_late_decision_warns_the_unit_once_and_still_registers(h: Harnes
 
 async def test_another_category_is_not_an_extension(h: Harness):
     number = h.submit()  # a new-hire form
-    handle = await h.client.start_workflow(
-        ExtensionWorkflow.run,
-        ExtensionInput(case_number=number),
-        id=f"extension-{number}",
-        task_queue=h.task_queue,
-    )
+    handle = await h.start_extension(number)
     assert (await handle.result()).outcome is ExtensionOutcome.NOT_APPLICABLE
     assert h.topdesk.progress_trail(number) == []
