@@ -8,7 +8,14 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.errors import final_errors
-from adapters.dfo.sap import ApprovalState, NewHire, PayrollPort, PayrollRejected, Registration
+from adapters.dfo.sap import (
+    ApprovalState,
+    NewHire,
+    PayrollPort,
+    PayrollRejected,
+    Registration,
+    Settlement,
+)
 from domain.cases import Approval
 from domain.extension import Employment
 from domain.new_hire import NewHireForm
@@ -46,6 +53,23 @@ class RegistrationResult(BaseModel):
     approval: Approval
     reason: str | None = None
     end_date: date | None = None
+
+
+class RegisterSettlement(BaseModel):
+    idempotency_key: str
+    employee_number: str
+    end_date: date
+    run: date
+
+
+class SettlementRef(BaseModel):
+    settlement_id: str
+
+
+class SettlementResult(BaseModel):
+    settlement_id: str
+    run: date
+    paid: bool
 
 
 # The error type a workflow sees when SAP refuses a registration as it stands.
@@ -108,6 +132,20 @@ class PayrollActivities:
             )
         return _result(registration)
 
+    @activity.defn(name="sap.register_final_settlement")
+    def register_final_settlement(self, request: RegisterSettlement) -> SettlementResult:
+        """Register the final settlement once per idempotency key, for the given payroll run."""
+        with final_errors(PayrollRejected):
+            settlement = self.payroll.register_final_settlement(
+                request.employee_number, request.end_date, request.run, request.idempotency_key
+            )
+        return _settlement(settlement)
+
+    @activity.defn(name="sap.settlement_status")
+    def settlement_status(self, ref: SettlementRef) -> SettlementResult:
+        with final_errors(PayrollRejected):
+            return _settlement(self.payroll.settlement_status(ref.settlement_id))
+
     @activity.defn(name="sap.approval_status")
     def approval_status(self, ref: RegistrationRef) -> RegistrationResult:
         with final_errors(PayrollRejected):
@@ -122,4 +160,10 @@ def _result(registration: Registration) -> RegistrationResult:
         approval=_APPROVAL[registration.status],
         reason=registration.reason,
         end_date=registration.sluttdato,
+    )
+
+
+def _settlement(settlement: Settlement) -> SettlementResult:
+    return SettlementResult(
+        settlement_id=settlement.id, run=settlement.utbetales, paid=settlement.utbetalt
     )

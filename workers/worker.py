@@ -45,6 +45,8 @@ def build_worker(
             payroll_activities.approval_status,
             payroll_activities.employee,
             payroll_activities.register_extension,
+            payroll_activities.register_final_settlement,
+            payroll_activities.settlement_status,
         ],
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

@@ -75,6 +75,16 @@ class Employee(BaseModel):
     sluttdato: date | None = None
 
 
+class Settlement(BaseModel):
+    """A final settlement (sluttoppgjør) registered in SAP, to be paid with the run `utbetales`."""
+
+    id: str
+    ansattnummer: str
+    sluttdato: date
+    utbetales: date
+    utbetalt: bool = False
+
+
 class PayrollPort(Protocol):
     def register_new_hire(self, hire: NewHire, idempotency_key: str) -> Registration: ...
 
@@ -90,12 +100,19 @@ class PayrollPort(Protocol):
         self, employee_number: str, new_end_date: date, idempotency_key: str
     ) -> Registration: ...
 
+    def register_final_settlement(
+        self, employee_number: str, end_date: date, run: date, idempotency_key: str
+    ) -> Settlement: ...
+
+    def settlement_status(self, settlement_id: str) -> Settlement: ...
+
 
 _SCHEMA = """
 create table if not exists registrations (
     id text primary key, person text not null, data text not null, status text not null,
     reason text, updated text not null);
 create table if not exists employees (ansattnummer text primary key, data text not null);
+create table if not exists settlements (id text primary key, data text not null);
 """
 
 
@@ -149,8 +166,6 @@ class SapStub:
         with self.store.transaction() as db:
             return self._load(db, registration_id)
 
-    # -- what the manager and the tests do -------------------------------------------------
-
     def employee(self, employee_number: str) -> Employee:
         self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
         with self.store.transaction() as db:
@@ -176,7 +191,44 @@ class SapStub:
             self._insert(db, registration, f"ansatt:{employee_number}")
             return self.store.remember(db, idempotency_key, registration)
 
+    def register_final_settlement(
+        self, employee_number: str, end_date: date, run: date, idempotency_key: str
+    ) -> Settlement:
+        """Register the settlement once per key, to be paid with the payroll run `run`."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Settlement)) is not None:
+                return earlier
+            employee = self._employee(db, employee_number)
+            count = db.execute("select count(*) from settlements").fetchone()[0]
+            settlement = Settlement(
+                id=f"SO-{count + 1:06d}",
+                ansattnummer=employee.ansattnummer,
+                sluttdato=end_date,
+                utbetales=run,
+            )
+            self._save_settlement(db, settlement)
+            return self.store.remember(db, idempotency_key, settlement)
+
+    def settlement_status(self, settlement_id: str) -> Settlement:
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            found = db.execute(
+                "select data from settlements where id = ?", (settlement_id,)
+            ).fetchone()
+        if found is None:
+            raise PayrollRejected(f"Sluttoppgjøret {settlement_id} finnes ikke i SAP.")
+        return Settlement.model_validate_json(found[0])
+
     # -- what the manager and the tests do -------------------------------------------------
+
+    def run_payroll(self, pay_day: date) -> None:
+        """DFØ runs the payroll of `pay_day`: every settlement due by then is paid."""
+        with self.store.transaction() as db:
+            for (data,) in db.execute("select data from settlements").fetchall():
+                settlement = Settlement.model_validate_json(data)
+                if settlement.utbetales <= pay_day and not settlement.utbetalt:
+                    self._save_settlement(db, settlement.model_copy(update={"utbetalt": True}))
 
     def add_employee(self, employee: Employee) -> None:
         """SAP's existing employees; tests and the demo put them there."""
@@ -219,6 +271,13 @@ class SapStub:
         return [Registration.model_validate_json(row[0]) for row in rows]
 
     # -- storage -------------------------------------------------------------------------
+
+    @staticmethod
+    def _save_settlement(db: sqlite3.Connection, settlement: Settlement) -> None:
+        db.execute(
+            "insert or replace into settlements values (?, ?)",
+            (settlement.id, settlement.model_dump_json()),
+        )
 
     @staticmethod
     def _count(db: sqlite3.Connection) -> int:
@@ -284,4 +343,5 @@ __all__ = [
     "PayrollUnavailable",
     "Registration",
     "SapStub",
+    "Settlement",
 ]
