@@ -152,3 +152,7 @@ def manager_rejected_problem(reason: str | None) -> str:
         f"Leder avviste registreringen i SAP{because} Avklar med leder og svar i saken med "
         "rettede opplysninger, så sender vi den til godkjenning på nytt."
     )
+
+
+def unknown_employee_problem(employee_number: str) -> str:
+    return f"Ansattnummer {employee_number} finnes ikke i SAP. Sjekk nummeret."

@@ -153,7 +153,3 @@ def registered_reply(new_end_date: date) -> str:
         f"Forlengelsen er registrert i SAP med ny sluttdato {format_date(new_end_date)} og "
         "godkjent av leder. Saken er fullført."
     )
-
-
-def unknown_employee_problem(employee_number: str) -> str:
-    return f"Ansattnummer {employee_number} finnes ikke i SAP. Sjekk nummeret."

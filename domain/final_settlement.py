@@ -99,13 +99,13 @@ def check_form(texts: Iterable[str]) -> SettlementCheck:
     return SettlementCheck(form=SettlementForm.model_validate(values))
 
 
-class SettlementInput(BaseModel):
+class FinalSettlementInput(BaseModel):
     case_number: str
     timings: CaseTimings = CaseTimings()
     calendar: PayrollCalendar = PayrollCalendar()
 
 
-class SettlementOutcome(StrEnum):
+class FinalSettlementOutcome(StrEnum):
     PAID = "paid"
     REFUSED = CaseEnd.REFUSED.value
     CLOSED_WITHOUT_REPLY = CaseEnd.CLOSED_WITHOUT_REPLY.value
@@ -113,9 +113,9 @@ class SettlementOutcome(StrEnum):
     WITHDRAWN = CaseEnd.WITHDRAWN.value
 
 
-class SettlementResult(BaseModel):
+class FinalSettlementResult(BaseModel):
     case_number: str
-    outcome: SettlementOutcome
+    outcome: FinalSettlementOutcome
     registration_id: str | None = None
     paid_on: date | None = None
 

@@ -16,6 +16,7 @@ from functools import cache
 
 from holidays.countries.norway import Norway
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio import workflow
 
 # dfo-domain.md §2: hovedlønn is paid on the 12th (HTA § 9).
 PAY_DAY_OF_MONTH = 12
@@ -32,7 +33,12 @@ def _public_holidays(year: int) -> frozenset[date]:
     set holds only the days that close a weekday. A frozenset, not the package's own dict,
     because that dict grows new years on lookup and must not be shared mutable state.
     """
-    return frozenset(Norway(years=year, include_sundays=False))
+    # Building a year reads the package's translation catalogue (holiday names, which we drop)
+    # through `locale`, which Temporal's sandbox refuses even for passed-through modules. The
+    # dates depend on the year alone, so lifting the restriction here is safe; outside a
+    # workflow this does nothing.
+    with workflow.unsafe.sandbox_unrestricted():
+        return frozenset(Norway(years=year, include_sundays=False))
 
 
 def is_working_day(day: date) -> bool:

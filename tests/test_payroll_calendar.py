@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from domain.payroll_calendar import (
     PayrollCalendar,
+    _public_holidays,
     add_working_days,
     is_working_day,
     pay_day,
@@ -346,7 +347,7 @@ class PayrollCalendarProbe:
 
         calendar = PayrollCalendar()
         return [
-            pay_day(2004, 4),
+            pay_day(2150, 4),  # a year no other test builds: its holidays are made in here
             calendar.run_for_registration(registered_on),
             calendar.settlement_run_after(registered_on),
         ]
@@ -356,6 +357,7 @@ async def test_the_calendar_gives_the_same_answers_inside_a_workflow_sandbox(
     env: WorkflowEnvironment,
 ):
     queue = f"payroll-calendar-{uuid.uuid4()}"
+    _public_holidays.cache_clear()  # every year is built inside the sandbox
     runner = SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "tests", "hypothesis", "_pytest", "pytest"
@@ -372,4 +374,4 @@ async def test_the_calendar_gives_the_same_answers_inside_a_workflow_sandbox(
             execution_timeout=timedelta(seconds=10),
             result_type=list[date],
         )
-    assert answers == [date(2004, 4, 7), date(2023, 3, 10), date(2023, 2, 10)]
+    assert answers == [pay_day(2150, 4), date(2023, 3, 10), date(2023, 2, 10)]

@@ -17,9 +17,10 @@ from adapters.topdesk.port import TopdeskPort
 from workers.settings import Settings
 from workers.temporal import connect
 from workflows.extension import ExtensionWorkflow
+from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.new_hire import NewHireWorkflow
 
-WORKFLOWS = [NewHireWorkflow, ExtensionWorkflow]
+WORKFLOWS = [NewHireWorkflow, ExtensionWorkflow, FinalSettlementWorkflow]
 MAX_CONCURRENT_ACTIVITIES = 20
 
 

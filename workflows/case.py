@@ -84,6 +84,18 @@ class CaseConversation:
         if status != self.topdesk_status:
             await self.write(CaseWrite(case_number=self.case_number, status=status))
 
+    async def hold(self, reply: str, state: WaitState, detail: str, until: datetime) -> None:
+        """Put the case on hold ("På vent"), telling the caller why and until when: seed 000
+        requires both whenever a case waits for something other than the caller."""
+        self._set_progress(state, detail, until)
+        await self.write(
+            CaseWrite(
+                case_number=self.case_number,
+                reply=reply,
+                status=TOPDESK_STATUS_OF[state],
+            )
+        )
+
     async def acknowledge(self, reply: str) -> None:
         """Tell the caller the case is received and being worked on (seed 000, "Brukerstøtte")."""
         self._set_progress(WaitState.WORKING, "mottatt", None)

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         WaitState,
         manager_rejected_problem,
         payroll_refused_problem,
+        unknown_employee_problem,
     )
     from domain.extension import (
         CATEGORY,
@@ -46,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         extension_problems,
         late_decision_warning,
         registered_reply,
-        unknown_employee_problem,
     )
     from workflows.approval import WAITING_FOR_MANAGER, ManagerApproval, sap, sap_refusal
     from workflows.case import CaseClosed, CaseConversation
