@@ -26,10 +26,12 @@ from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import TopdeskSimulator
 from domain.cases import ApprovalDecision, CaseEvent, CaseTimings, WaitState
 from domain.extension import ExtensionInput
+from domain.final_settlement import FinalSettlementInput
 from domain.new_hire import NewHireInput, NewHireResult
 from workers.temporal import binary, data_converter
 from workflows import search_attributes
 from workflows.extension import ExtensionWorkflow
+from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.new_hire import NewHireWorkflow
 
 
@@ -66,6 +68,13 @@ Navn: Kari Nordmann
 Ansattnummer: 05001234
 Ny sluttdato: 30.06.2028
 ePhorte-nummer: 2026/23456"""
+
+
+SETTLEMENT_FORM = """Skjema: Fratredelse
+Navn: Kari Nordmann
+Ansattnummer: 05001234
+Sluttdato: 31.01.2027
+Årsak: Midlertidig"""
 
 
 def form_without(*labels: str, extra: str = "") -> str:
@@ -121,6 +130,27 @@ class Harness:
             ExtensionWorkflow.run,
             ExtensionInput(case_number=number, timings=self.timings),
             id=f"extension-{number}",
+            task_queue=self.task_queue,
+        )
+        self.started.append(handle)
+        return handle
+
+    def submit_settlement(self, form: str = SETTLEMENT_FORM) -> str:
+        """The unit's HR sends the form Fratredelse for an employee SAP knows."""
+        self.sap.add_employee(Employee(ansattnummer="05001234", startdato=date(2025, 1, 1)))
+        return self.topdesk.create_incident(
+            NewIncident(
+                brief_description="Fratredelse",
+                request=form.replace("\n", "<br>"),
+                category=Ref(name="Fratredelse"),
+            )
+        ).number
+
+    async def start_settlement(self, number: str) -> WorkflowHandle[FinalSettlementWorkflow, Any]:
+        handle = await self.client.start_workflow(
+            FinalSettlementWorkflow.run,
+            FinalSettlementInput(case_number=number, timings=self.timings),
+            id=f"final-settlement-{number}",
             task_queue=self.task_queue,
         )
         self.started.append(handle)
@@ -315,6 +345,26 @@ async def extension_end_date_corrected(h: Harness) -> WorkflowHandle:
     return handle
 
 
+async def settlement_paid(h: Harness) -> WorkflowHandle:
+    handle = await h.start_settlement(h.submit_settlement())
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    h.sap.run_payroll(date(2027, 2, 12))
+    await handle.result()
+    return handle
+
+
+async def settlement_paid_late(h: Harness) -> WorkflowHandle:
+    number = h.submit_settlement()
+    handle = await h.start_settlement(number)
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    await h.reply(handle, number, "Når kommer pengene?")
+    await h.wait_until(lambda: bool(h.notes(number)), "a note for the case handler")
+    await h.env_sleep(date(2027, 2, 15) - (await h.env.get_current_time()).date())
+    h.sap.run_payroll(date(2027, 2, 15))
+    await handle.result()
+    return handle
+
+
 # Every path the replay corpus holds, as `<process>/<path>`; tests/histories/record.py records
 # them all, and the replay test checks that none is missing.
 SCENARIOS = {
@@ -328,4 +378,6 @@ SCENARIOS = {
     "new_hire/approval_found_by_polling": approval_found_by_polling,
     "extension/registered": extension_registered,
     "extension/end_date_corrected": extension_end_date_corrected,
+    "final_settlement/paid": settlement_paid,
+    "final_settlement/paid_late": settlement_paid_late,
 }

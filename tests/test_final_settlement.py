@@ -8,10 +8,8 @@ from datetime import date
 from temporalio.client import WorkflowHandle
 
 from adapters.dfo.sap import Employee
-from adapters.topdesk.models import NewIncident, Ref
 from domain.cases import WaitState
 from domain.final_settlement import (
-    FinalSettlementInput,
     FinalSettlementOutcome,
     TerminationReason,
     check_form,
@@ -44,22 +42,8 @@ def test_an_unknown_reason_names_the_choices():
 
 
 async def start(h: Harness, text: str = FORM) -> tuple[str, WorkflowHandle]:
-    h.sap.add_employee(Employee(ansattnummer="05001234", startdato=date(2025, 1, 1)))
-    number = h.topdesk.create_incident(
-        NewIncident(
-            brief_description="Fratredelse",
-            request=text.replace("\n", "<br>"),
-            category=Ref(name="Fratredelse"),
-        )
-    ).number
-    handle = await h.client.start_workflow(
-        FinalSettlementWorkflow.run,
-        FinalSettlementInput(case_number=number),
-        id=f"final-settlement-{number}",
-        task_queue=h.task_queue,
-    )
-    h.started.append(handle)
-    return number, handle
+    number = h.submit_settlement(text)
+    return number, await h.start_settlement(number)
 
 
 async def test_the_settlement_waits_on_hold_for_the_run_of_the_month_after_and_completes_paid(
@@ -107,7 +91,14 @@ async def test_an_unknown_employee_is_asked_of_the_caller(h: Harness):
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
 
     assert "05009999 finnes ikke i SAP" in h.replies(number)[-1]
-    assert (await handle.query(FinalSettlementWorkflow.progress)).registration_id is None
+    assert h.status(number) == "Venter på bruker"
+    history = await handle.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert "sap.register_final_settlement" not in scheduled
 
 
 def test_a_settlement_paid_twice_is_impossible(tmp_path):
