@@ -54,9 +54,11 @@ class Approval(StrEnum):
     REJECTED = "rejected"
 
 
-class CaseEnd(StrEnum):
-    """Ways a case ends before its routine is through."""
+class CaseOutcome(StrEnum):
+    """How a case ended: its routine went through, or it ended before (`CaseClosed`)."""
 
+    REGISTERED = "registered"  # registered in SAP and approved
+    PAID = "paid"  # a final settlement paid with its payroll run
     REFUSED = "refused"
     CLOSED_WITHOUT_REPLY = "closed_without_reply"
     NOT_APPLICABLE = "not_applicable"  # the case is not a form of this process

@@ -16,12 +16,11 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from datetime import date
-from enum import StrEnum
 
 from pydantic import BaseModel
 
 from domain import identifiers
-from domain.cases import CaseEnd, CaseTimings
+from domain.cases import CaseOutcome, CaseTimings
 from domain.forms import Field, FormSpec, format_date, parse_date, text
 
 CATEGORY = "Forlengelse"
@@ -133,17 +132,9 @@ class ExtensionInput(BaseModel):
     timings: CaseTimings = CaseTimings()
 
 
-class ExtensionOutcome(StrEnum):
-    REGISTERED = "registered"
-    REFUSED = CaseEnd.REFUSED.value
-    CLOSED_WITHOUT_REPLY = CaseEnd.CLOSED_WITHOUT_REPLY.value
-    NOT_APPLICABLE = CaseEnd.NOT_APPLICABLE.value
-    WITHDRAWN = CaseEnd.WITHDRAWN.value
-
-
 class ExtensionResult(BaseModel):
     case_number: str
-    outcome: ExtensionOutcome
+    outcome: CaseOutcome
     registration_id: str | None = None
     new_end_date: date | None = None
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain import identifiers
-from domain.cases import CaseEnd, CaseTimings
+from domain.cases import CaseOutcome, CaseTimings
 from domain.forms import Field, FormSpec, InvalidAnswer, format_date, normalise_label, parse_date
 from domain.forms import text as free_text
 from domain.payroll_calendar import PayrollCalendar
@@ -105,17 +105,9 @@ class FinalSettlementInput(BaseModel):
     calendar: PayrollCalendar = PayrollCalendar()
 
 
-class FinalSettlementOutcome(StrEnum):
-    PAID = "paid"
-    REFUSED = CaseEnd.REFUSED.value
-    CLOSED_WITHOUT_REPLY = CaseEnd.CLOSED_WITHOUT_REPLY.value
-    NOT_APPLICABLE = CaseEnd.NOT_APPLICABLE.value
-    WITHDRAWN = CaseEnd.WITHDRAWN.value
-
-
 class FinalSettlementResult(BaseModel):
     case_number: str
-    outcome: FinalSettlementOutcome
+    outcome: CaseOutcome
     registration_id: str | None = None
     paid_on: date | None = None
 

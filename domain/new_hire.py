@@ -21,7 +21,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain import identifiers
-from domain.cases import CaseEnd, CaseTimings
+from domain.cases import CaseOutcome, CaseTimings
 from domain.forms import (
     Field,
     FormSpec,
@@ -167,14 +167,6 @@ class NewHireInput(BaseModel):
     timings: CaseTimings = CaseTimings()
 
 
-class NewHireOutcome(StrEnum):
-    REGISTERED = "registered"
-    REFUSED = CaseEnd.REFUSED.value
-    CLOSED_WITHOUT_REPLY = CaseEnd.CLOSED_WITHOUT_REPLY.value
-    NOT_APPLICABLE = CaseEnd.NOT_APPLICABLE.value
-    WITHDRAWN = CaseEnd.WITHDRAWN.value
-
-
 CATEGORY = "Nyansettelse"
 
 RECEIVED_REPLY = (
@@ -185,7 +177,7 @@ RECEIVED_REPLY = (
 
 class NewHireResult(BaseModel):
     case_number: str
-    outcome: NewHireOutcome
+    outcome: CaseOutcome
     registration_id: str | None = None
     employee_number: str | None = None
 

@@ -9,11 +9,10 @@ from temporalio.client import WorkflowHandle
 
 from adapters.dfo.sap import Employee
 from adapters.topdesk.models import NewIncident, Ref
-from domain.cases import WaitState
+from domain.cases import CaseOutcome, WaitState
 from domain.extension import (
     Employment,
     ExtensionForm,
-    ExtensionOutcome,
     check_form,
     extension_problems,
     late_decision_warning,
@@ -110,7 +109,7 @@ async def test_an_extension_is_registered_approved_and_moves_the_end_date_in_sap
     await h.decide(handle)
     result = await handle.result()
 
-    assert result.outcome is ExtensionOutcome.REGISTERED
+    assert result.outcome is CaseOutcome.REGISTERED
     assert result.new_end_date == date(2028, 6, 30)
     assert h.sap.employee(EMPLOYEE).sluttdato == date(2028, 6, 30)
     assert "30.06.2028" in h.replies(number)[-1] and h.topdesk.get_incident(number).completed
@@ -152,5 +151,5 @@ async def test_a_late_decision_warns_the_unit_once_and_still_registers(h: Harnes
 async def test_another_category_is_not_an_extension(h: Harness):
     number = h.submit()  # a new-hire form
     handle = await h.start_extension(number)
-    assert (await handle.result()).outcome is ExtensionOutcome.NOT_APPLICABLE
+    assert (await handle.result()).outcome is CaseOutcome.NOT_APPLICABLE
     assert h.topdesk.progress_trail(number) == []

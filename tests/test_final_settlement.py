@@ -8,9 +8,8 @@ from datetime import date
 from temporalio.client import WorkflowHandle
 
 from adapters.dfo.sap import Employee
-from domain.cases import WaitState
+from domain.cases import CaseOutcome, WaitState
 from domain.final_settlement import (
-    FinalSettlementOutcome,
     TerminationReason,
     check_form,
 )
@@ -58,7 +57,7 @@ async def test_the_settlement_waits_on_hold_for_the_run_of_the_month_after_and_c
     h.sap.run_payroll(date(2027, 2, 12))
     result = await handle.result()
 
-    assert result.outcome is FinalSettlementOutcome.PAID and result.paid_on == date(2027, 2, 12)
+    assert result.outcome is CaseOutcome.PAID and result.paid_on == date(2027, 2, 12)
     assert h.topdesk.get_incident(number).completed
     assert "utbetalt" in h.replies(number)[-1]
     assert (await h.env.get_current_time()).date() >= date(2027, 2, 13)  # a durable timer waited
@@ -73,7 +72,7 @@ async def test_an_unpaid_settlement_is_told_to_the_case_handler_and_asked_again_
     [note] = h.notes(number)
     assert "ikke bekreftet utbetalt" in note
     h.sap.run_payroll(date(2027, 2, 15))
-    assert (await handle.result()).outcome is FinalSettlementOutcome.PAID
+    assert (await handle.result()).outcome is CaseOutcome.PAID
 
 
 async def test_what_the_caller_writes_while_on_hold_goes_to_the_case_handler(h: Harness):

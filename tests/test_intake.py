@@ -18,8 +18,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.cases import WaitState
-from domain.new_hire import NewHireOutcome
+from domain.cases import CaseOutcome, WaitState
 from tests.harness import Harness, form_without, start_test_server
 from workers.intake import create_app
 from workers.settings import Settings
@@ -248,7 +247,7 @@ async def test_incident_created_for_a_finished_case_starts_nothing(
     number = h.submit(TOA_FORM)
     assert await accepted(intake, number, "incident_created") == "started"
     handle = case(h, number)
-    assert (await handle.result()).outcome is NewHireOutcome.REFUSED
+    assert (await handle.result()).outcome is CaseOutcome.REFUSED
     finished_run = await run_id(h, number)
 
     assert await accepted(intake, number, "incident_created") == "case_finished"
@@ -464,7 +463,7 @@ async def test_dfo_approved_completes_the_case(h: Harness, intake: httpx.AsyncCl
     assert response.status_code == 202
     assert response.json() == {"workflow_id": f"new-hire-{number}", "action": "signalled"}
     result = await handle.result()
-    assert result.outcome is NewHireOutcome.REGISTERED
+    assert result.outcome is CaseOutcome.REGISTERED
     assert result.registration_id == registration_id
     assert h.status(number) == "Fullført"
     # The webhook woke the case to ask SAP at once; the daily look (a timer) never fired.

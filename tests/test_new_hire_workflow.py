@@ -12,8 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from adapters.dfo.sap import ApprovalState
 from adapters.topdesk.models import NewIncident, Ref
-from domain.cases import OSLO, ApprovalDecision, CaseEvent, WaitState, answer_deadline
-from domain.new_hire import NewHireOutcome
+from domain.cases import OSLO, ApprovalDecision, CaseEvent, CaseOutcome, WaitState, answer_deadline
 from tests import harness as scenarios
 from tests.harness import Harness, form_without
 from workflows.new_hire import NewHireWorkflow
@@ -24,7 +23,7 @@ async def test_a_complete_form_is_registered_once_approved_and_the_case_complete
     result = await handle.result()
     number = result.case_number
 
-    assert result.outcome is NewHireOutcome.REGISTERED
+    assert result.outcome is CaseOutcome.REGISTERED
     [registration] = h.sap.registrations()
     assert registration.status is ApprovalState.APPROVED
     assert registration.startdato == date(2027, 2, 1)
@@ -58,7 +57,7 @@ async def test_missing_fields_are_asked_of_the_caller_by_name_and_each_reply_is_
     assert "Kontonummer mangler" in first_ask and "Startdato mangler" in first_ask
     assert "uten kontonummer" in first_ask  # the routine's reason, told to the caller
     assert "Kontonummer mangler" not in second_ask and "Startdato mangler" in second_ask
-    assert result.outcome is NewHireOutcome.REGISTERED
+    assert result.outcome is CaseOutcome.REGISTERED
     assert h.sap.registrations()[0].startdato == date(2027, 3, 1)
 
 
@@ -96,7 +95,7 @@ async def test_no_reply_gets_a_reminder_on_day_7_and_a_clean_close_on_day_10(h: 
     result = await handle.result()
     number = result.case_number
 
-    assert result.outcome is NewHireOutcome.CLOSED_WITHOUT_REPLY
+    assert result.outcome is CaseOutcome.CLOSED_WITHOUT_REPLY
     _receipt, ask, reminder, closing = h.replies(number)
     assert "ePhorte-nummer mangler" in ask
     assert "Påminnelse" in reminder and "lukker" in closing
@@ -114,7 +113,7 @@ async def test_a_toa_position_is_refused_with_the_route_to_the_toa_form(h: Harne
     handle = await scenarios.refused_toa(h)
     result = await handle.result()
 
-    assert result.outcome is NewHireOutcome.REFUSED
+    assert result.outcome is CaseOutcome.REFUSED
     assert "Tilsetting og arbeidskontrakt" in h.replies(result.case_number)[-1]
     assert h.topdesk.get_incident(result.case_number).completed
     assert h.sap.registrations() == []
@@ -168,7 +167,7 @@ async def test_an_sap_outage_is_retried_until_it_recovers_and_registers_once(h: 
     handle = await scenarios.sap_outage_recovers(h)
     result = await handle.result()
 
-    assert result.outcome is NewHireOutcome.REGISTERED
+    assert result.outcome is CaseOutcome.REGISTERED
     assert len(h.sap.registrations()) == 1
     history = await handle.fetch_history()
     attempts = [
@@ -193,7 +192,7 @@ async def test_a_lost_approval_webhook_is_caught_by_polling_sap(h: Harness):
     handle = await scenarios.approval_found_by_polling(h)
     result = await handle.result()
 
-    assert result.outcome is NewHireOutcome.REGISTERED
+    assert result.outcome is CaseOutcome.REGISTERED
 
 
 async def test_the_case_handler_is_told_when_the_manager_has_not_approved_in_7_days(h: Harness):
@@ -252,7 +251,7 @@ async def test_an_approval_webhook_is_only_a_hint_sap_decides(h: Harness):
     assert _activities(history).count("sap.approval_status") == 1  # SAP was asked at once …
     assert not h.topdesk.get_incident(number).completed  # … and the case waits on
     await h.decide(handle)
-    assert (await handle.result()).outcome is NewHireOutcome.REGISTERED
+    assert (await handle.result()).outcome is CaseOutcome.REGISTERED
 
 
 async def test_a_new_start_date_arriving_with_the_approval_is_applied_before_it_counts(
@@ -294,7 +293,7 @@ async def test_a_case_of_another_category_is_left_untouched(h: Harness):
     )
     result = await (await h.start(incident.number)).result()
 
-    assert result.outcome is NewHireOutcome.NOT_APPLICABLE
+    assert result.outcome is CaseOutcome.NOT_APPLICABLE
     assert h.topdesk.progress_trail(incident.number) == []
     assert h.status(incident.number) == "Registrert"
 
@@ -306,7 +305,7 @@ async def test_a_case_the_caller_closed_is_not_registered(h: Harness):
     h.topdesk.set_status(number, "Lukket")
     await handle.signal(NewHireWorkflow.caller_replied, CaseEvent(event_id="closed"))
 
-    assert (await handle.result()).outcome is NewHireOutcome.WITHDRAWN
+    assert (await handle.result()).outcome is CaseOutcome.WITHDRAWN
     assert h.sap.registrations() == []
 
 

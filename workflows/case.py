@@ -20,8 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.cases import (
         CLOSED_WITHOUT_REPLY,
         TOPDESK_STATUS_OF,
-        CaseEnd,
         CaseEvent,
+        CaseOutcome,
         CaseProgress,
         CaseTimings,
         TopdeskStatus,
@@ -43,7 +43,7 @@ TOPDESK_TIMEOUT = timedelta(minutes=2)
 class CaseClosed(Exception):
     """The case ended before the routine could finish; `outcome` says how."""
 
-    def __init__(self, outcome: CaseEnd) -> None:
+    def __init__(self, outcome: CaseOutcome) -> None:
         super().__init__(outcome.value)
         self.outcome = outcome
 
@@ -135,9 +135,9 @@ class CaseConversation:
         if snapshot.category != self.category:
             # Not this process's form (a webhook for another case): leave the case untouched.
             workflow.logger.warning("case is not %s but %s", self.category, snapshot.category)
-            raise CaseClosed(CaseEnd.NOT_APPLICABLE)
+            raise CaseClosed(CaseOutcome.NOT_APPLICABLE)
         if snapshot.closed:
-            raise CaseClosed(CaseEnd.WITHDRAWN)  # the caller closed it: nothing more to do
+            raise CaseClosed(CaseOutcome.WITHDRAWN)  # the caller closed it: nothing more to do
         return snapshot
 
     async def write(self, write: CaseWrite) -> None:
@@ -185,7 +185,7 @@ class CaseConversation:
         await self.reply(remind_caller(deadline))
         if await self.wait_for(self._has_unread, deadline - workflow.now()):
             return
-        await self.close(CLOSED_WITHOUT_REPLY, outcome=CaseEnd.CLOSED_WITHOUT_REPLY)
+        await self.close(CLOSED_WITHOUT_REPLY, outcome=CaseOutcome.CLOSED_WITHOUT_REPLY)
 
     def _has_unread(self) -> bool:
         return self.unread_events > 0
@@ -197,7 +197,7 @@ class CaseConversation:
         )
         self._set_progress(WaitState.DONE, "fullført", None)
 
-    async def close(self, reply: str, outcome: CaseEnd) -> None:
+    async def close(self, reply: str, outcome: CaseOutcome) -> None:
         """Complete the case with `reply` and stop the routine here."""
         await self.complete(reply)
         raise CaseClosed(outcome)

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         Approval,
         ApprovalDecision,
         CaseEvent,
+        CaseOutcome,
         CaseProgress,
         WaitState,
         manager_rejected_problem,
@@ -41,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         RECEIVED_REPLY,
         ExtensionForm,
         ExtensionInput,
-        ExtensionOutcome,
         ExtensionResult,
         check_form,
         extension_problems,
@@ -79,14 +79,12 @@ class ExtensionWorkflow:
             await self.case.acknowledge(RECEIVED_REPLY)
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
-            return ExtensionResult(
-                case_number=input.case_number, outcome=ExtensionOutcome(closed.outcome.value)
-            )
+            return ExtensionResult(case_number=input.case_number, outcome=closed.outcome)
         assert registration.end_date is not None
         await self.case.complete(registered_reply(registration.end_date))
         return ExtensionResult(
             case_number=input.case_number,
-            outcome=ExtensionOutcome.REGISTERED,
+            outcome=CaseOutcome.REGISTERED,
             registration_id=registration.registration_id,
             new_end_date=registration.end_date,
         )

@@ -30,12 +30,18 @@ with workflow.unsafe.imports_passed_through():
         SettlementRef,
         SettlementResult,
     )
-    from domain.cases import OSLO, CaseEvent, CaseProgress, WaitState, unknown_employee_problem
+    from domain.cases import (
+        OSLO,
+        CaseEvent,
+        CaseOutcome,
+        CaseProgress,
+        WaitState,
+        unknown_employee_problem,
+    )
     from domain.final_settlement import (
         CATEGORY,
         RECEIVED_REPLY,
         FinalSettlementInput,
-        FinalSettlementOutcome,
         FinalSettlementResult,
         SettlementForm,
         check_form,
@@ -83,13 +89,11 @@ class FinalSettlementWorkflow:
             )
             await self._until_paid(form.end_date, settlement)
         except CaseClosed as closed:
-            return FinalSettlementResult(
-                case_number=input.case_number, outcome=FinalSettlementOutcome(closed.outcome.value)
-            )
+            return FinalSettlementResult(case_number=input.case_number, outcome=closed.outcome)
         await self.case.complete(paid_reply(settlement.run))
         return FinalSettlementResult(
             case_number=input.case_number,
-            outcome=FinalSettlementOutcome.PAID,
+            outcome=CaseOutcome.PAID,
             registration_id=settlement.settlement_id,
             paid_on=settlement.run,
         )

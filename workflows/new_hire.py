@@ -31,8 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.cases import (
         Approval,
         ApprovalDecision,
-        CaseEnd,
         CaseEvent,
+        CaseOutcome,
         CaseProgress,
         WaitState,
         manager_rejected_problem,
@@ -43,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
         RECEIVED_REPLY,
         NewHireForm,
         NewHireInput,
-        NewHireOutcome,
         NewHireResult,
         check_form,
         label,
@@ -84,15 +83,13 @@ class NewHireWorkflow:
             await self.case.acknowledge(RECEIVED_REPLY)
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
-            return NewHireResult(
-                case_number=input.case_number, outcome=NewHireOutcome(closed.outcome.value)
-            )
+            return NewHireResult(case_number=input.case_number, outcome=closed.outcome)
         await self.case.complete(
             registered_reply(registration.start_date, registration.employee_number)
         )
         return NewHireResult(
             case_number=input.case_number,
-            outcome=NewHireOutcome.REGISTERED,
+            outcome=CaseOutcome.REGISTERED,
             registration_id=registration.registration_id,
             employee_number=registration.employee_number,
         )
@@ -118,7 +115,7 @@ class NewHireWorkflow:
             snapshot = await self.case.read()
             check = check_form(snapshot.texts, today=workflow.now().date())
             if check.refusal is not None:
-                await self.case.close(check.refusal, outcome=CaseEnd.REFUSED)
+                await self.case.close(check.refusal, outcome=CaseOutcome.REFUSED)
             if check.form is not None:
                 return check.form
             await self.case.ask_caller(check.problems)
