@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import REFUSED, PayrollActivities, RegistrationRef, RegistrationResult
     from domain.cases import Approval, ApprovalDecision, WaitState
-    from workflows.case import CaseConversation
+    from workflows.case import CaseConversation, CaseWorkflow
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)
 # An SAP outage can last hours: retry for as long as it takes, at most half an hour apart.
@@ -99,3 +99,14 @@ def sap_refusal(error: ActivityError) -> str | None:
     if isinstance(cause, ApplicationError) and cause.type == REFUSED:
         return cause.message
     return None
+
+
+class ApprovedCaseWorkflow(CaseWorkflow):
+    """A process whose registration waits for the manager: the DFØ portal's signal is a hint
+    to its `approval` (set in the process's init)."""
+
+    approval: ManagerApproval
+
+    @workflow.signal
+    def approval_decided(self, decision: ApprovalDecision) -> None:
+        self.approval.hint(decision)

@@ -201,3 +201,24 @@ class CaseConversation:
         """Complete the case with `reply` and stop the routine here."""
         await self.complete(reply)
         raise CaseClosed(outcome)
+
+
+class CaseWorkflow:
+    """What every process workflow shares: the caller's replies reach the case conversation,
+    and case handlers query where the case stands. A process sets `self.case` in its init."""
+
+    case: CaseConversation
+
+    @workflow.signal
+    def caller_replied(self, event: CaseEvent) -> None:
+        self.case.on_event(event)
+
+    @workflow.query
+    def progress(self) -> CaseProgress:
+        return self.case.progress
+
+    async def open_case(self, receipt: str) -> None:
+        """Leave a case that is not ours before anything is written; then tell the caller the
+        case is received and being worked on."""
+        await self.case.read()
+        await self.case.acknowledge(receipt)

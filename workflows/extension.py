@@ -28,10 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.cases import (
         Approval,
-        ApprovalDecision,
-        CaseEvent,
         CaseOutcome,
-        CaseProgress,
         WaitState,
         manager_rejected_problem,
         payroll_refused_problem,
@@ -48,35 +45,28 @@ with workflow.unsafe.imports_passed_through():
         late_decision_warning,
         registered_reply,
     )
-    from workflows.approval import WAITING_FOR_MANAGER, ManagerApproval, sap, sap_refusal
+    from workflows.approval import (
+        WAITING_FOR_MANAGER,
+        ApprovedCaseWorkflow,
+        ManagerApproval,
+        sap,
+        sap_refusal,
+    )
     from workflows.case import CaseClosed, CaseConversation
 
 
 @workflow.defn(name="Extension")
-class ExtensionWorkflow:
+class ExtensionWorkflow(ApprovedCaseWorkflow):
     @workflow.init
     def __init__(self, input: ExtensionInput) -> None:
         self.case = CaseConversation("extension", CATEGORY, input.case_number, input.timings)
         self.approval = ManagerApproval(self.case)
         self.warned = False
 
-    @workflow.signal
-    def caller_replied(self, event: CaseEvent) -> None:
-        self.case.on_event(event)
-
-    @workflow.signal
-    def approval_decided(self, decision: ApprovalDecision) -> None:
-        self.approval.hint(decision)
-
-    @workflow.query
-    def progress(self) -> CaseProgress:
-        return self.case.progress
-
     @workflow.run
     async def run(self, input: ExtensionInput) -> ExtensionResult:
         try:
-            await self.case.read()  # a case that is not ours is left before anything is written
-            await self.case.acknowledge(RECEIVED_REPLY)
+            await self.open_case(RECEIVED_REPLY)
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
             return ExtensionResult(case_number=input.case_number, outcome=closed.outcome)

@@ -32,9 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.cases import (
         OSLO,
-        CaseEvent,
         CaseOutcome,
-        CaseProgress,
         WaitState,
         unknown_employee_problem,
     )
@@ -50,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.forms import format_date
     from workflows.approval import sap, sap_refusal
-    from workflows.case import CaseClosed, CaseConversation
+    from workflows.case import CaseClosed, CaseConversation, CaseWorkflow
 
 # Money is on the account at 00:00 on pay day (dfo-domain.md §2); SAP is asked the morning after.
 CHECK_AT = time(9, 0)
@@ -58,25 +56,16 @@ CHECK_AGAIN_EVERY = timedelta(days=1)
 
 
 @workflow.defn(name="FinalSettlement")
-class FinalSettlementWorkflow:
+class FinalSettlementWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, input: FinalSettlementInput) -> None:
         self.case = CaseConversation("final_settlement", CATEGORY, input.case_number, input.timings)
         self.calendar = input.calendar
 
-    @workflow.signal
-    def caller_replied(self, event: CaseEvent) -> None:
-        self.case.on_event(event)
-
-    @workflow.query
-    def progress(self) -> CaseProgress:
-        return self.case.progress
-
     @workflow.run
     async def run(self, input: FinalSettlementInput) -> FinalSettlementResult:
         try:
-            await self.case.read()  # a case that is not ours is left before anything is written
-            await self.case.acknowledge(RECEIVED_REPLY)
+            await self.open_case(RECEIVED_REPLY)
             form = await self._checked_form()
             settlement = await sap(
                 PayrollActivities.register_final_settlement,

@@ -30,10 +30,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.cases import (
         Approval,
-        ApprovalDecision,
-        CaseEvent,
         CaseOutcome,
-        CaseProgress,
         WaitState,
         manager_rejected_problem,
         payroll_refused_problem,
@@ -49,12 +46,18 @@ with workflow.unsafe.imports_passed_through():
         registered_reply,
         start_date_moved_reply,
     )
-    from workflows.approval import WAITING_FOR_MANAGER, ManagerApproval, sap, sap_refusal
+    from workflows.approval import (
+        WAITING_FOR_MANAGER,
+        ApprovedCaseWorkflow,
+        ManagerApproval,
+        sap,
+        sap_refusal,
+    )
     from workflows.case import CaseClosed, CaseConversation
 
 
 @workflow.defn(name="NewHire")
-class NewHireWorkflow:
+class NewHireWorkflow(ApprovedCaseWorkflow):
     @workflow.init
     def __init__(self, input: NewHireInput) -> None:
         self.case = CaseConversation("new_hire", CATEGORY, input.case_number, input.timings)
@@ -64,23 +67,10 @@ class NewHireWorkflow:
         self.form: NewHireForm | None = None
         self.registration: RegistrationResult | None = None
 
-    @workflow.signal
-    def caller_replied(self, event: CaseEvent) -> None:
-        self.case.on_event(event)
-
-    @workflow.signal
-    def approval_decided(self, decision: ApprovalDecision) -> None:
-        self.approval.hint(decision)
-
-    @workflow.query
-    def progress(self) -> CaseProgress:
-        return self.case.progress
-
     @workflow.run
     async def run(self, input: NewHireInput) -> NewHireResult:
         try:
-            await self.case.read()  # a case that is not ours is left before anything is written
-            await self.case.acknowledge(RECEIVED_REPLY)
+            await self.open_case(RECEIVED_REPLY)
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
             return NewHireResult(case_number=input.case_number, outcome=closed.outcome)
