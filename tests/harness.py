@@ -24,7 +24,7 @@ from adapters.dfo.sap import Employee, SapStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import TopdeskSimulator
-from domain.cases import ApprovalDecision, CaseEvent, CaseTimings, WaitState
+from domain.cases import TOPDESK_STATUS_OF, ApprovalDecision, CaseEvent, CaseTimings, WaitState
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
 from domain.new_hire import NewHireInput, NewHireResult
@@ -197,11 +197,13 @@ class Harness:
     async def wait_state(
         self, handle: WorkflowHandle, state: WaitState, timeout: float = 15
     ) -> None:
-        """Wait (in real time, without skipping) until the case reaches `state`."""
+        """Wait (in real time, without skipping) until the case is in `state` and TOPdesk shows
+        it: the workflow enters a state (and its search attributes) before the TOPdesk write."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             progress = await handle.query(NewHireWorkflow.progress)
-            if progress.state is state:
+            shown = TOPDESK_STATUS_OF[state].value
+            if progress.state is state and self.status(progress.case_number) == shown:
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"case stuck in {progress.state}, expected {state}")

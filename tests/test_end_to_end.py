@@ -108,14 +108,19 @@ async def test_a_form_submitted_in_topdesk_ends_as_an_approved_hire_and_a_comple
 
         # the "created" webhook started the case, which asks for the missing bank account
         await _until(lambda: _state(handle), WaitState.AWAITING_CALLER)
-        assert topdesk.get_incident(number).processing_status.name == "Venter på bruker"
-        found = [w.id async for w in client.list_workflows("WaitState='awaiting_caller'")]
-        assert found == [handle.id]  # visible to the stock Temporal tools
+        await _shown(topdesk, number, "Venter på bruker")
+        # visible to the stock Temporal tools (visibility lags the workflow a little)
+        for _ in range(100):
+            found = [w.id async for w in client.list_workflows("WaitState='awaiting_caller'")]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        assert found == [handle.id]
 
         # the caller answers in the portal; TOPdesk's "caller replied" webhook carries it on
         simulator.caller_reply(number, "Kontonummer: 8601 11 17947")
         progress = await _until(lambda: _state(handle), WaitState.AWAITING_APPROVAL)
-        assert topdesk.get_incident(number).processing_status.name == "I arbeid"
+        await _shown(topdesk, number, "I arbeid")
 
         # the manager approves in the DFØ portal, whose webhook reaches the intake
         assert progress.registration_id is not None
@@ -160,6 +165,16 @@ async def _until(read, state: WaitState, timeout: float = 30):  # type: ignore[n
             return progress
         assert asyncio.get_running_loop().time() < deadline, f"never reached {state}"
         await asyncio.sleep(0.1)
+
+
+async def _shown(topdesk: TopdeskClient, number: str, status: str) -> None:
+    """TOPdesk shows `status` soon after the workflow entered the state (it writes afterwards)."""
+    for _ in range(100):
+        incident = topdesk.get_incident(number)
+        if incident.processing_status and incident.processing_status.name == status:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"TOPdesk never showed {status}")
 
 
 def _free_port() -> int:
