@@ -97,70 +97,47 @@ class Harness:
         """Let `duration` pass on the test server's clock."""
         await self.env.sleep(duration)
 
-    def submit(self, form: str = COMPLETE_FORM) -> str:
-        """The unit's HR sends the form Nyansettelse in TOPdesk; returns the case number."""
+    def submit(self, form: str = COMPLETE_FORM, category: str = "Nyansettelse") -> str:
+        """The unit's HR sends a form in TOPdesk (as its request text); returns the case number."""
         incident = self.topdesk.create_incident(
             NewIncident(
                 caller_lookup={"email": "hr@ntnu.no"},
-                brief_description="Nyansettelse",
+                brief_description=category,
                 request=form.replace("\n", "<br>"),
-                category=Ref(name="Nyansettelse"),
+                category=Ref(name=category),
                 entry_type=Ref(name="Skjema"),
             )
         )
         return incident.number
 
     def submit_extension(self, form: str = EXTENSION_FORM) -> str:
-        """The unit's HR sends the form Forlengelse; the employee is in SAP until 30.06.2027."""
-        self.sap.add_employee(
-            Employee(
-                ansattnummer="05001234", startdato=date(2025, 1, 1), sluttdato=date(2027, 6, 30)
-            )
-        )
-        return self.topdesk.create_incident(
-            NewIncident(
-                brief_description="Forlengelse",
-                request=form.replace("\n", "<br>"),
-                category=Ref(name="Forlengelse"),
-            )
-        ).number
-
-    async def start_extension(self, number: str) -> WorkflowHandle[ExtensionWorkflow, Any]:
-        handle = await self.client.start_workflow(
-            ExtensionWorkflow.run,
-            ExtensionInput(case_number=number, timings=self.timings),
-            id=f"extension-{number}",
-            task_queue=self.task_queue,
-        )
-        self.started.append(handle)
-        return handle
+        """The form Forlengelse, for an employee in SAP until 30.06.2027."""
+        start, end = date(2025, 1, 1), date(2027, 6, 30)
+        self.sap.add_employee(Employee(ansattnummer="05001234", startdato=start, sluttdato=end))
+        return self.submit(form, "Forlengelse")
 
     def submit_settlement(self, form: str = SETTLEMENT_FORM) -> str:
-        """The unit's HR sends the form Fratredelse for an employee SAP knows."""
+        """The form Fratredelse, for an employee SAP knows."""
         self.sap.add_employee(Employee(ansattnummer="05001234", startdato=date(2025, 1, 1)))
-        return self.topdesk.create_incident(
-            NewIncident(
-                brief_description="Fratredelse",
-                request=form.replace("\n", "<br>"),
-                category=Ref(name="Fratredelse"),
-            )
-        ).number
-
-    async def start_settlement(self, number: str) -> WorkflowHandle[FinalSettlementWorkflow, Any]:
-        handle = await self.client.start_workflow(
-            FinalSettlementWorkflow.run,
-            FinalSettlementInput(case_number=number, timings=self.timings),
-            id=f"final-settlement-{number}",
-            task_queue=self.task_queue,
-        )
-        self.started.append(handle)
-        return handle
+        return self.submit(form, "Fratredelse")
 
     async def start(self, number: str) -> WorkflowHandle[NewHireWorkflow, NewHireResult]:
+        return await self._start(NewHireWorkflow.run, NewHireInput, "new-hire", number)
+
+    async def start_extension(self, number: str) -> WorkflowHandle[ExtensionWorkflow, Any]:
+        return await self._start(ExtensionWorkflow.run, ExtensionInput, "extension", number)
+
+    async def start_settlement(self, number: str) -> WorkflowHandle[FinalSettlementWorkflow, Any]:
+        return await self._start(
+            FinalSettlementWorkflow.run, FinalSettlementInput, "final-settlement", number
+        )
+
+    async def _start(self, run: Any, input_type: Any, prefix: str, number: str) -> WorkflowHandle:
+        """Start a process's workflow the way the intake does: id `<process>-<case number>`."""
         handle = await self.client.start_workflow(
-            NewHireWorkflow.run,
-            NewHireInput(case_number=number, timings=self.timings),
-            id=f"new-hire-{number}",
+            run,
+            input_type(case_number=number, timings=self.timings),
+            id=f"{prefix}-{number}",
             task_queue=self.task_queue,
         )
         self.started.append(handle)

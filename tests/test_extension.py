@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from temporalio.client import WorkflowHandle
 
 from adapters.dfo.sap import Employee
-from adapters.topdesk.models import NewIncident, Ref
 from domain.cases import CaseOutcome, WaitState
 from domain.extension import (
     Employment,
@@ -90,13 +89,7 @@ def test_one_month_before_the_end_of_march_is_the_end_of_february():
 
 
 async def start(h: Harness, text: str = FORM) -> tuple[str, WorkflowHandle]:
-    number = h.topdesk.create_incident(
-        NewIncident(
-            brief_description="Forlengelse",
-            request=text.replace("\n", "<br>"),
-            category=Ref(name="Forlengelse"),
-        )
-    ).number
+    number = h.submit(text, "Forlengelse")  # the employee is added to SAP by each test
     return number, await h.start_extension(number)
 
 

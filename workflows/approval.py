@@ -18,8 +18,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payroll import REFUSED, PayrollActivities, RegistrationRef, RegistrationResult
-    from domain.cases import Approval, ApprovalDecision, WaitState
+    from activities.payroll import (
+        REFUSED,
+        EmployeeRef,
+        PayrollActivities,
+        RegistrationRef,
+        RegistrationResult,
+    )
+    from domain.cases import Approval, ApprovalDecision, WaitState, payroll_refused_problem
+    from domain.extension import Employment
     from workflows.case import CaseConversation, CaseWorkflow
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)
@@ -91,6 +98,35 @@ class ManagerApproval:
                     "Leder har ikke godkjent registreringen i SAP etter "
                     f"{timings.approval_reminder_after.days} dager. Purr på leder."
                 )
+
+
+async def registered_or_asked(
+    case: CaseConversation,
+    detail: str,
+    activity: Callable[[PayrollActivities, Request], RegistrationResult],
+    request: Request,
+) -> RegistrationResult | None:
+    """Register in SAP; when SAP refuses the registration as it stands, ask the caller to
+    correct it (returning None once they have answered)."""
+    await case.move_to(WaitState.WORKING, detail)
+    try:
+        return await sap(activity, request)
+    except ActivityError as error:
+        refusal = sap_refusal(error)
+        if refusal is None:
+            raise
+    await case.ask_caller([payroll_refused_problem(refusal)])
+    return None
+
+
+async def employment(employee_number: str) -> Employment | None:
+    """The employment as SAP has it, or None when SAP knows no such employee."""
+    try:
+        return await sap(PayrollActivities.employee, EmployeeRef(employee_number=employee_number))
+    except ActivityError as error:
+        if sap_refusal(error) is None:
+            raise
+    return None
 
 
 def sap_refusal(error: ActivityError) -> str | None:

@@ -17,11 +17,9 @@ Steps:
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
-        EmployeeRef,
         PayrollActivities,
         RegisterExtension,
         RegistrationResult,
@@ -31,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         CaseOutcome,
         WaitState,
         manager_rejected_problem,
-        payroll_refused_problem,
         unknown_employee_problem,
     )
     from domain.extension import (
@@ -49,8 +46,8 @@ with workflow.unsafe.imports_passed_through():
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
-        sap,
-        sap_refusal,
+        employment,
+        registered_or_asked,
     )
     from workflows.case import CaseClosed, CaseConversation
 
@@ -107,39 +104,28 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
 
     async def _employment_problems(self, form: ExtensionForm) -> list[str]:
         """Check the extension against the employment in SAP; warn the unit once if late."""
-        try:
-            employment = await sap(
-                PayrollActivities.employee, EmployeeRef(employee_number=form.employee_number)
-            )
-        except ActivityError as error:
-            if sap_refusal(error) is None:
-                raise
+        now = await employment(form.employee_number)
+        if now is None:
             return [unknown_employee_problem(form.employee_number)]
-        problems = extension_problems(form, employment)
-        warning = late_decision_warning(employment, workflow.now().date())
+        problems = extension_problems(form, now)
+        warning = late_decision_warning(now, workflow.now().date())
         if not problems and warning and not self.warned:
             self.warned = True
             await self.case.reply(warning)
         return problems
 
     async def _register(self, form: ExtensionForm, attempt: int) -> RegistrationResult | None:
-        await self.case.move_to(WaitState.WORKING, "registrerer forlengelsen i SAP")
         key = f"{workflow.info().workflow_id}/extend/{attempt}"
-        try:
-            return await sap(
-                PayrollActivities.register_extension,
-                RegisterExtension(
-                    idempotency_key=key,
-                    employee_number=form.employee_number,
-                    new_end_date=form.new_end_date,
-                ),
-            )
-        except ActivityError as error:
-            refusal = sap_refusal(error)
-            if refusal is None:
-                raise
-        await self.case.ask_caller([payroll_refused_problem(refusal)])
-        return None
+        return await registered_or_asked(
+            self.case,
+            "registrerer forlengelsen i SAP",
+            PayrollActivities.register_extension,
+            RegisterExtension(
+                idempotency_key=key,
+                employee_number=form.employee_number,
+                new_end_date=form.new_end_date,
+            ),
+        )
 
     async def _caller_wrote(self, registration: RegistrationResult) -> RegistrationResult:
         """SAP has no change of a pending extension: what the caller writes now is for the case

@@ -20,11 +20,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
-        EmployeeRef,
         PayrollActivities,
         RegisterSettlement,
         SettlementRef,
@@ -47,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         paid_reply,
     )
     from domain.forms import format_date
-    from workflows.approval import sap, sap_refusal
+    from workflows.approval import employment, sap
     from workflows.case import CaseClosed, CaseConversation, CaseWorkflow
 
 # Money is on the account at 00:00 on pay day (dfo-domain.md §2); SAP is asked the morning after.
@@ -101,11 +99,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
             await self.case.ask_caller(problems)
 
     async def _employee_problems(self, form: SettlementForm) -> list[str]:
-        try:
-            await sap(PayrollActivities.employee, EmployeeRef(employee_number=form.employee_number))
-        except ActivityError as error:
-            if sap_refusal(error) is None:
-                raise
+        if await employment(form.employee_number) is None:
             return [unknown_employee_problem(form.employee_number)]
         return []
 

@@ -19,7 +19,6 @@ Steps:
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
@@ -33,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         CaseOutcome,
         WaitState,
         manager_rejected_problem,
-        payroll_refused_problem,
     )
     from domain.new_hire import (
         CATEGORY,
@@ -50,8 +48,8 @@ with workflow.unsafe.imports_passed_through():
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
+        registered_or_asked,
         sap,
-        sap_refusal,
     )
     from workflows.case import CaseClosed, CaseConversation
 
@@ -111,20 +109,13 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             await self.case.ask_caller(check.problems)
 
     async def _register(self, form: NewHireForm, attempt: int) -> RegistrationResult | None:
-        """Register in SAP; on SAP's refusal ask the caller and return None."""
-        await self.case.move_to(WaitState.WORKING, "registrerer i SAP")
         key = f"{workflow.info().workflow_id}/register/{attempt}"
-        try:
-            return await sap(
-                PayrollActivities.register_new_hire,
-                RegisterNewHire(idempotency_key=key, form=form),
-            )
-        except ActivityError as error:
-            refusal = sap_refusal(error)
-            if refusal is None:
-                raise
-        await self.case.ask_caller([payroll_refused_problem(refusal)])
-        return None
+        return await registered_or_asked(
+            self.case,
+            "registrerer i SAP",
+            PayrollActivities.register_new_hire,
+            RegisterNewHire(idempotency_key=key, form=form),
+        )
 
     async def _follow_changes(self, registration: RegistrationResult) -> RegistrationResult:
         """The caller wrote while the manager decides: apply a new start date, report the rest."""
