@@ -31,6 +31,20 @@ def new_case(topdesk: TopdeskClient, request: str = "Navn: Kari") -> str:
     ).number
 
 
+class CountingSession(requests.Session):
+    """Counts what the client sends: every request, and the operator-group listings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+        self.listings = 0
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        self.sent += 1
+        self.listings += method == "GET" and url.endswith("/tas/api/operatorgroups")
+        return super().request(method, url, *args, **kwargs)
+
+
 # -- operations ------------------------------------------------------------------------------
 
 
@@ -94,6 +108,73 @@ def test_the_progress_trail_is_read_across_pages(topdesk: TopdeskClient):
         topdesk.add_note(number, f"notat {index}")
     trail = topdesk.progress_trail(number)
     assert len(trail) == 105 and trail[0].plain_text == "notat 104"
+
+
+def test_the_operator_group_is_set_by_name_and_shown_on_the_case(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    moved = topdesk.set_operator_group(number, "Saksbehandling lønn og HR")
+    assert moved.operator_group and moved.operator_group.name == "Saksbehandling lønn og HR"
+    assert topdesk.get_incident(number).operator_group == moved.operator_group
+
+
+def test_an_unknown_operator_group_is_a_bad_request_naming_it(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    with pytest.raises(TopdeskBadRequest, match="Lønnsavdelingen"):
+        topdesk.set_operator_group(number, "Lønnsavdelingen")
+    assert topdesk.get_incident(number).operator_group is None
+
+
+def test_the_operator_groups_are_read_once_and_again_only_for_a_name_not_seen(simulator):
+    session = CountingSession()
+    config = simulator.config
+    topdesk = TopdeskClient(simulator.url, config.login, config.app_password, session=session)
+    number = new_case(topdesk)
+
+    topdesk.set_operator_group(number, "Saksbehandling lønn og HR")
+    topdesk.set_operator_group(number, "Prosessansvarlig lønn og HR")
+    assert session.listings == 1
+    with pytest.raises(TopdeskBadRequest):
+        topdesk.set_operator_group(number, "Ingen slik gruppe")
+    assert session.listings == 2  # read once more in case the group was added since
+
+
+def test_a_group_added_since_the_first_read_is_found(simulator, monkeypatch):
+    from adapters.topdesk import simulator as module
+
+    topdesk = TopdeskClient(simulator.url, simulator.config.login, simulator.config.app_password)
+    number = new_case(topdesk)
+    topdesk.set_operator_group(number, "Brukerstøtte lønn og HR")
+    added = [g.name for g in module._OPERATOR_GROUPS.items] + ["Ny gruppe"]
+    monkeypatch.setattr(module, "_OPERATOR_GROUPS", module._Choices.named("operatorGroup", added))
+    assert topdesk.set_operator_group(number, "Ny gruppe").operator_group.name == "Ny gruppe"
+
+
+def new_external_case(topdesk: TopdeskClient, external_number: str) -> str:
+    return topdesk.create_incident(
+        NewIncident(brief_description="Ny sak", request="r", external_number=external_number)
+    ).number
+
+
+@pytest.mark.parametrize("value", ["FORM-2027-000123", "new-watch/2027-02 IDI", "O'Neil; a,(b)\\"])
+def test_a_case_is_found_by_its_external_number(topdesk: TopdeskClient, value: str):
+    new_external_case(topdesk, "annen")
+    number = new_external_case(topdesk, value)
+    found = topdesk.find_by_external_number(value)
+    assert found is not None and found.number == number and found.external_number == value
+
+
+def test_the_newest_case_with_an_external_number_is_found(topdesk: TopdeskClient):
+    new_external_case(topdesk, "new-watch/2027-02 IDI")
+    newest = new_external_case(topdesk, "new-watch/2027-02 IDI")
+    assert topdesk.find_by_external_number("new-watch/2027-02 IDI").number == newest
+
+
+def test_an_unknown_external_number_finds_nothing(topdesk: TopdeskClient):
+    new_case(topdesk)  # has no externalNumber
+    new_external_case(topdesk, "new-watch/2027-02")
+    assert topdesk.find_by_external_number("new-watch/2027-02 IDI") is None
+    with pytest.raises(ValueError):
+        topdesk.find_by_external_number(" ")
 
 
 def test_the_application_password_is_never_printed(topdesk: TopdeskClient):
@@ -232,16 +313,6 @@ def test_a_write_refused_with_429_is_resent(topdesk, simulator):
     simulator.inject_fault(FaultRule(kind="status", method="PATCH", status=429, times=1))
     topdesk.reply_to_caller(number, "Hei")
     assert [entry.plain_text for entry in topdesk.progress_trail(number)] == ["Hei"]
-
-
-class CountingSession(requests.Session):
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent = 0
-
-    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        self.sent += 1
-        return super().request(*args, **kwargs)
 
 
 def test_a_write_that_never_connected_is_resent_and_one_that_may_have_landed_is_not(simulator):

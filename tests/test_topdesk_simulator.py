@@ -433,6 +433,41 @@ def test_archived_incident_is_403_and_hidden_from_list_unless_all(api: Api) -> N
     assert api.numbers(all="true") == [incident["number"]]
 
 
+LADDER = (
+    "Brukerstøtte lønn og HR",
+    "Saksbehandling lønn og HR",
+    "Prosessansvarlig lønn og HR",
+    "Leder Tjenestesenteret for lønn og HR",
+)
+
+
+def test_operator_groups_list_the_escalation_ladder_by_group_name_paged(api: Api) -> None:
+    everything = api.get("/tas/api/operatorgroups", params={"page_size": 100})
+    first = api.get("/tas/api/operatorgroups", params={"page_size": 2})
+    rest = api.get("/tas/api/operatorgroups", params={"start": 2, "page_size": 100})
+
+    names = [g["groupName"] for g in everything.json()]
+    assert everything.status_code == 200
+    assert set(LADDER) | {"Tjenestesenteret for lønn og HR"} <= set(names)
+    assert first.status_code == 206 and rest.status_code == 200
+    assert [g["groupName"] for g in first.json() + rest.json()] == names
+
+
+def test_operator_group_is_set_by_id_only_and_shown_and_queried_by_name(api: Api) -> None:
+    groups = {g["groupName"]: g["id"] for g in api.get("/tas/api/operatorgroups").json()}
+    moved, other = api.create(), api.create()
+    path = f"/tas/api/incidents/id/{moved['id']}"
+
+    by_id = api.patch(path, json={"operatorGroup": {"id": groups[LADDER[1]]}})
+    by_name = api.patch(path, json={"operatorGroup": {"name": LADDER[2]}})
+
+    assert by_id.status_code == 200
+    assert api.get(path).json()["operatorGroup"] == {"id": groups[LADDER[1]], "name": LADDER[1]}
+    assert by_name.status_code == 400  # id only (§2.3)
+    assert api.numbers(query=f"operatorGroup.name=='{LADDER[1]}'") == [moved["number"]]
+    assert api.numbers(query="operatorGroup.name==null") == [other["number"]]
+
+
 # --------------------------------------------------------------------------------------------
 # caller replies and webhooks
 # --------------------------------------------------------------------------------------------

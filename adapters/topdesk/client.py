@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,12 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from urllib3.exceptions import NewConnectionError
 
-from adapters.topdesk.errors import TopdeskError, TopdeskUnavailable, error_for
+from adapters.topdesk.errors import (
+    TopdeskBadRequest,
+    TopdeskError,
+    TopdeskUnavailable,
+    error_for,
+)
 from adapters.topdesk.models import Incident, NewIncident, ProcessingStatus, ProgressTrailEntry
 
 log = structlog.get_logger(__name__)
@@ -71,6 +77,7 @@ class TopdeskClient:
         self.attempts = attempts
         self.backoff = backoff
         self.longest_wait = longest_wait
+        self._group_ids: dict[str, str] | None = None
 
     # -- operations -----------------------------------------------------------------------
 
@@ -127,6 +134,35 @@ class TopdeskClient:
             Incident.model_validate(item)
             for item in self._pages("/incidents", params, offset_param="pageStart")
         ]
+
+    def find_by_external_number(self, external_number: str) -> Incident | None:
+        """The newest case carrying this externalNumber, or None: a workflow that opens a case
+        looks first, so that a retried create does not open a second one. Archived cases are
+        not searched (TOPdesk lists them only with `all=true`)."""
+        if not external_number.strip():
+            raise ValueError("an empty externalNumber would match every case without one")
+        found = self.list_incidents(f"externalNumber=={_fiql_quote(external_number)}")
+        return max(found, key=_created, default=None)
+
+    def set_operator_group(self, number: str, group: str) -> Incident:
+        """Move the case to the operator group with this name (TOPdesk takes the id only)."""
+        return self._patch(number, {"operatorGroup": {"id": self._operator_group_id(group)}})
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def _operator_group_id(self, name: str) -> str:
+        """Group ids by name, read once per client; a name missing from an earlier read may
+        be a group added since, so the listing is read once more before giving up."""
+        if self._group_ids is None or name not in self._group_ids:
+            self._group_ids = self._operator_groups()
+        if name not in self._group_ids:
+            raise TopdeskBadRequest(f"TOPdesk has no operator group named {name!r}")
+        return self._group_ids[name]
+
+    def _operator_groups(self) -> dict[str, str]:
+        """`groupName` → `id`; the listing pages with start/page_size (at most 100)."""
+        items = self._pages("/operatorgroups", {"page_size": 100}, offset_param="start")
+        return {item["groupName"]: item["id"] for item in items}
 
     # -- transport ------------------------------------------------------------------------
 
@@ -229,6 +265,16 @@ def _absolute(base_url: str, path: str) -> str:
 
 def _by_number(number: str) -> str:
     return f"/incidents/number/{quote(number, safe='')}"
+
+
+def _fiql_quote(value: str) -> str:
+    """A FIQL string value, quoted so spaces and `/ ; , ( )` are literal; inside the quotes a
+    backslash escapes the quote and itself (§6.4)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _created(incident: Incident) -> datetime:
+    return incident.creation_date or datetime.min.replace(tzinfo=UTC)
 
 
 def _html(text: str) -> str:

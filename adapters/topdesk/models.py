@@ -47,6 +47,7 @@ class Incident(TopdeskModel):
     category: Ref | None = None
     subcategory: Ref | None = None
     processing_status: Ref | None = None
+    operator_group: Ref | None = None
     on_hold: bool = False
     completed: bool = False
     closed: bool = False

@@ -369,7 +369,15 @@ _SUBCATEGORIES = _Choices(
 _ENTRY_TYPES = _Choices.named("entryType", ("Skjema", "E-post", "Portal"))
 _CALL_TYPES = _Choices.named("callType", ("Endring", "Spørsmål", "Melding"))
 _OPERATOR_GROUPS = _Choices.named(
-    "operatorGroup", ("Tjenestesenteret for lønn og HR", "Brukerstøtte lønn og HR")
+    "operatorGroup",
+    (
+        "Tjenestesenteret for lønn og HR",
+        # The service agreement's escalation ladder, lowest rung first.
+        "Brukerstøtte lønn og HR",
+        "Saksbehandling lønn og HR",
+        "Prosessansvarlig lønn og HR",
+        "Leder Tjenestesenteret for lønn og HR",
+    ),
 )
 _ARCHIVING_REASONS = _Choices.named("archivingReason", ("Ferdigbehandlet", "Feilregistrert"))
 _BRANCH = {
@@ -1634,13 +1642,14 @@ class _Api:
     def _listing(choices: _Choices) -> _Handler:
         return lambda call, match: _Reply(200, choices.listing())
 
-    @staticmethod
-    def _operator_groups(call: _Call, match: re.Match[str]) -> _Reply:
+    def _operator_groups(self, call: _Call, match: re.Match[str]) -> _Reply:
+        """``OperatorGroupDto`` items: the name is ``groupName``, paged with ``start`` and
+        ``page_size`` (default 10, at most 100), so a client that does not page misses groups."""
         groups = [
             {"id": g.id, "groupName": g.name, "status": "operatorGroup"}
             for g in _OPERATOR_GROUPS.items
         ]
-        return _Reply(200, groups)
+        return self._sub_page(call, groups, 100)
 
     @staticmethod
     def _target(match: re.Match[str]) -> tuple[str, str]:
