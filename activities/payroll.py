@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -10,6 +11,7 @@ from temporalio import activity
 from activities.errors import final_errors
 from adapters.dfo.sap import (
     ApprovalState,
+    Employee,
     NewHire,
     PayrollPort,
     PayrollRejected,
@@ -17,7 +19,7 @@ from adapters.dfo.sap import (
     Settlement,
 )
 from domain.cases import Approval
-from domain.extension import Employment
+from domain.employment import Employment
 from domain.new_hire import NewHireForm
 
 
@@ -53,6 +55,7 @@ class RegistrationResult(BaseModel):
     approval: Approval
     reason: str | None = None
     end_date: date | None = None
+    position_percentage: Decimal | None = None
 
 
 class RegisterSettlement(BaseModel):
@@ -70,6 +73,51 @@ class SettlementResult(BaseModel):
     settlement_id: str
     run: date
     paid: bool
+    end_date: date | None = None
+    cancelled: bool = False
+
+
+class CancelRegistration(BaseModel):
+    idempotency_key: str
+    registration_id: str
+
+
+class RegisterPositionChange(BaseModel):
+    idempotency_key: str
+    employee_number: str
+    percentage: Decimal
+    from_date: date
+
+
+class CancelSettlement(BaseModel):
+    idempotency_key: str
+    settlement_id: str
+
+
+class MoveSettlement(BaseModel):
+    idempotency_key: str
+    settlement_id: str
+    end_date: date
+    run: date
+
+
+class StopPay(BaseModel):
+    idempotency_key: str
+    employee_number: str
+    from_date: date
+
+
+class Period(BaseModel):
+    first: date
+    last: date
+
+
+class Day(BaseModel):
+    day: date
+
+
+class Employments(BaseModel):
+    employments: list[Employment]
 
 
 # The error type a workflow sees when SAP refuses a registration as it stands.
@@ -79,6 +127,7 @@ _APPROVAL = {
     ApprovalState.PENDING: Approval.PENDING,
     ApprovalState.APPROVED: Approval.APPROVED,
     ApprovalState.REJECTED: Approval.REJECTED,
+    ApprovalState.WITHDRAWN: Approval.WITHDRAWN,
 }
 
 
@@ -116,12 +165,7 @@ class PayrollActivities:
     def employee(self, ref: EmployeeRef) -> Employment:
         """The employment as SAP has it now; an unknown employee number is a final error."""
         with final_errors(PayrollRejected):
-            employee = self.payroll.employee(ref.employee_number)
-        return Employment(
-            employee_number=employee.ansattnummer,
-            start_date=employee.startdato,
-            end_date=employee.sluttdato,
-        )
+            return _employment(self.payroll.employee(ref.employee_number))
 
     @activity.defn(name="sap.register_extension")
     def register_extension(self, request: RegisterExtension) -> RegistrationResult:
@@ -146,6 +190,67 @@ class PayrollActivities:
         with final_errors(PayrollRejected):
             return _settlement(self.payroll.settlement_status(ref.settlement_id))
 
+    @activity.defn(name="sap.cancel_registration")
+    def cancel_registration(self, request: CancelRegistration) -> RegistrationResult:
+        """Withdraw a registration that is not yet approved: a withdrawn case undoes it."""
+        with final_errors(PayrollRejected):
+            registration = self.payroll.cancel_registration(
+                request.registration_id, request.idempotency_key
+            )
+        return _result(registration)
+
+    @activity.defn(name="sap.register_position_change")
+    def register_position_change(self, request: RegisterPositionChange) -> RegistrationResult:
+        """Register a reduced position percentage once per key; it then waits for approval."""
+        with final_errors(PayrollRejected):
+            registration = self.payroll.register_position_change(
+                request.employee_number,
+                request.percentage,
+                request.from_date,
+                request.idempotency_key,
+            )
+        return _result(registration)
+
+    @activity.defn(name="sap.cancel_final_settlement")
+    def cancel_final_settlement(self, request: CancelSettlement) -> SettlementResult:
+        with final_errors(PayrollRejected):
+            settlement = self.payroll.cancel_final_settlement(
+                request.settlement_id, request.idempotency_key
+            )
+        return _settlement(settlement)
+
+    @activity.defn(name="sap.move_final_settlement")
+    def move_final_settlement(self, request: MoveSettlement) -> SettlementResult:
+        """The end date moved: the settlement follows it to its new payroll run."""
+        with final_errors(PayrollRejected):
+            settlement = self.payroll.move_final_settlement(
+                request.settlement_id, request.end_date, request.run, request.idempotency_key
+            )
+        return _settlement(settlement)
+
+    @activity.defn(name="sap.stop_pay")
+    def stop_pay(self, request: StopPay) -> Employment:
+        with final_errors(PayrollRejected):
+            employee = self.payroll.stop_pay(
+                request.employee_number, request.from_date, request.idempotency_key
+            )
+        return _employment(employee)
+
+    @activity.defn(name="sap.employees_ending")
+    def employees_ending(self, period: Period) -> Employments:
+        """SAP's report of employees whose end date falls in the period."""
+        with final_errors(PayrollRejected):
+            employees = self.payroll.employees_ending(period.first, period.last)
+        return Employments(employments=[_employment(employee) for employee in employees])
+
+    @activity.defn(name="sap.employees_missing_settlement")
+    def employees_missing_settlement(self, today: Day) -> Employments:
+        """SAP's report of employees past their end date, or with stopped pay, who have no
+        final settlement."""
+        with final_errors(PayrollRejected):
+            employees = self.payroll.employees_missing_settlement(today.day)
+        return Employments(employments=[_employment(employee) for employee in employees])
+
     @activity.defn(name="sap.approval_status")
     def approval_status(self, ref: RegistrationRef) -> RegistrationResult:
         with final_errors(PayrollRejected):
@@ -160,10 +265,30 @@ def _result(registration: Registration) -> RegistrationResult:
         approval=_APPROVAL[registration.status],
         reason=registration.reason,
         end_date=registration.sluttdato,
+        position_percentage=registration.stillingsprosent,
     )
 
 
 def _settlement(settlement: Settlement) -> SettlementResult:
     return SettlementResult(
-        settlement_id=settlement.id, run=settlement.utbetales, paid=settlement.utbetalt
+        settlement_id=settlement.id,
+        run=settlement.utbetales,
+        paid=settlement.utbetalt,
+        end_date=settlement.sluttdato,
+        cancelled=settlement.kansellert,
+    )
+
+
+def _employment(employee: Employee) -> Employment:
+    return Employment(
+        employee_number=employee.ansattnummer,
+        start_date=employee.startdato,
+        end_date=employee.sluttdato,
+        name=employee.navn,
+        unit=employee.organisasjon,
+        unit_email=employee.enhet_epost,
+        position_percentage=employee.stillingsprosent,
+        toa=employee.toa,
+        other_position=employee.annen_stilling,
+        pay_stopped_from=employee.lonn_stoppet_fra,
     )

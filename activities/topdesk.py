@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import final_errors
 from adapters.topdesk.errors import TopdeskRejected
-from adapters.topdesk.models import Incident
+from adapters.topdesk.models import Incident, NewIncident, Ref
 from adapters.topdesk.port import TopdeskPort
 from domain.cases import TopdeskStatus
 
@@ -32,12 +32,35 @@ class CaseSnapshot(BaseModel):
 
 
 class CaseWrite(BaseModel):
-    """One write to a case: an internal note, or a reply the caller sees and/or a new status."""
+    """One write to a case: an internal note, or a reply the caller sees and/or a new status;
+    `operator_group` hands the case to that group first (the escalation ladder's rungs)."""
 
     case_number: str
     reply: str | None = None
     note: str | None = None
     status: TopdeskStatus | None = None
+    operator_group: str | None = None
+
+
+class NewCase(BaseModel):
+    """A case saksflyt opens itself (to tell a unit, or for a form from the DFØ portal).
+    `external_number` is its key: the same key never opens a second case."""
+
+    external_number: str
+    caller_email: str
+    category: str
+    brief_description: str
+    request: str
+
+
+class OpenCasesQuery(BaseModel):
+    categories: list[str]
+
+
+class OpenCases(BaseModel):
+    """Open cases of some categories, each with its form text only (not the replies)."""
+
+    cases: list[CaseSnapshot]
 
 
 class CaseWritten(BaseModel):
@@ -60,14 +83,34 @@ class TopdeskActivities:
             for entry in reversed(trail)
             if entry.from_caller and not entry.invisible_for_caller
         ]
-        return CaseSnapshot(
-            case_number=incident.number,
-            category=incident.category.name if incident.category else None,
-            status=incident.processing_status.name if incident.processing_status else None,
-            completed=incident.completed,
-            closed=incident.closed,
-            texts=[incident.request or "", *replies],
-        )
+        return _snapshot(incident, replies)
+
+    @activity.defn(name="topdesk.open_case")
+    def open_case(self, case: NewCase) -> CaseRef:
+        """Open the case once: an earlier attempt may have created it, so look it up first."""
+        with final_errors(TopdeskRejected):
+            found = self.topdesk.find_by_external_number(case.external_number)
+            if found is None:
+                found = self.topdesk.create_incident(
+                    NewIncident(
+                        caller_lookup={"email": case.caller_email},
+                        brief_description=case.brief_description[:80],
+                        request=case.request.replace("\n", "<br>"),
+                        category=Ref(name=case.category),
+                        external_number=case.external_number,
+                    )
+                )
+        return CaseRef(case_number=found.number)
+
+    @activity.defn(name="topdesk.open_cases")
+    def open_cases(self, query: OpenCasesQuery) -> OpenCases:
+        """The cases of these categories that are not closed: what the end-date watch must not
+        act on behind a case handler's back."""
+        categories = ",".join(f"'{category}'" for category in query.categories)
+        fiql = f"closed==false;category.name=in=({categories})"
+        with final_errors(TopdeskRejected):
+            incidents = self.topdesk.list_incidents(fiql)
+        return OpenCases(cases=[_snapshot(incident, []) for incident in incidents])
 
     @activity.defn(name="topdesk.write_case")
     def write_case(self, write: CaseWrite) -> CaseWritten:
@@ -95,6 +138,10 @@ class TopdeskActivities:
 
     def _apply(self, write: CaseWrite) -> Incident:
         number = write.case_number
+        if write.operator_group:
+            incident = self.topdesk.set_operator_group(number, write.operator_group)
+            if not (write.note or write.reply or write.status):
+                return incident
         if write.note:
             return self.topdesk.add_note(number, write.note)
         if write.status is TopdeskStatus.COMPLETED:
@@ -104,6 +151,17 @@ class TopdeskActivities:
         if write.status is not None:
             return self.topdesk.set_status(number, write.status)
         raise ApplicationError("a case write needs a note, a reply or a status", non_retryable=True)
+
+
+def _snapshot(incident: Incident, replies: list[str]) -> CaseSnapshot:
+    return CaseSnapshot(
+        case_number=incident.number,
+        category=incident.category.name if incident.category else None,
+        status=incident.processing_status.name if incident.processing_status else None,
+        completed=incident.completed,
+        closed=incident.closed,
+        texts=[incident.request or "", *replies],
+    )
 
 
 def _same_text(written: str, text: str) -> bool:

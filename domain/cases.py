@@ -52,6 +52,7 @@ class Approval(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # taken back by saksflyt when the case was withdrawn
 
 
 class CaseOutcome(StrEnum):
@@ -77,6 +78,7 @@ class CaseTimings(BaseModel):
     caller_gives_up_after: timedelta = timedelta(days=9)
     approval_poll_every: timedelta = timedelta(days=1)
     approval_reminder_after: timedelta = timedelta(days=7)
+    escalation_every: timedelta = timedelta(days=5)
 
 
 class CaseProgress(BaseModel):
@@ -89,6 +91,40 @@ class CaseProgress(BaseModel):
     due: datetime | None = None
     detail: str = ""
     registration_id: str | None = None
+    escalation_level: int = 0
+
+
+# Seed 000, "Avvikshåndtering": a deviation is handled at the lowest level possible and escalated
+# through these rungs, one at a time. Each rung is a TOPdesk operator group.
+ESCALATION_LADDER = (
+    "Brukerstøtte lønn og HR",
+    "Saksbehandling lønn og HR",
+    "Prosessansvarlig lønn og HR",
+    "Leder Tjenestesenteret for lønn og HR",
+)
+
+
+def rungs_due(waited: timedelta, limit: timedelta, every: timedelta) -> int:
+    """How many rungs a case that has waited `waited` past the start of its wait should have
+    climbed: the first at `limit`, then one more every `every`, up to the top of the ladder."""
+    if waited < limit:
+        return 0
+    return min(len(ESCALATION_LADDER), 1 + (waited - limit) // every)
+
+
+def escalation_note(level: int, why: str) -> str:
+    """The note a rung leaves for the group that now has the case."""
+    group = ESCALATION_LADDER[level - 1]
+    top = " Dette er øverste trinn." if level == len(ESCALATION_LADDER) else ""
+    return f"Avvik, eskalert til trinn {level} ({group}): {why}{top}"
+
+
+def withdrawn_note(undone: list[str]) -> str:
+    return (
+        "Saken er trukket. Saksflyt har tatt tilbake, i omvendt rekkefølge: "
+        + "; ".join(undone)
+        + "."
+    )
 
 
 class CaseEvent(BaseModel):

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from domain import identifiers
 from domain.cases import CaseOutcome, CaseTimings
+from domain.employment import Employment
 from domain.forms import Field, FormSpec, format_date, parse_date, text
 
 CATEGORY = "Forlengelse"
@@ -41,14 +42,6 @@ class ExtensionForm(BaseModel):
 class ExtensionCheck(BaseModel):
     form: ExtensionForm | None = None
     problems: list[str] = []
-
-
-class Employment(BaseModel):
-    """The employment as SAP has it; `end_date` is None for a permanent position."""
-
-    employee_number: str
-    start_date: date
-    end_date: date | None
 
 
 FORM = FormSpec(

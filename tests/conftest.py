@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.dfo.archive import ArchiveStub
 from adapters.dfo.sap import SapStub
+from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
 from tests.harness import Harness, start_test_server
-from workers.worker import build_worker
+from workers.worker import Systems, build_worker
 
 
 @pytest.fixture
@@ -44,15 +46,33 @@ def sap(tmp_path: Path) -> SapStub:
 
 
 @pytest.fixture
+def spk(tmp_path: Path) -> SpkStub:
+    return SpkStub(tmp_path / "spk.db")
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> ArchiveStub:
+    return ArchiveStub(tmp_path / "archive.db")
+
+
+@pytest.fixture
 async def h(
-    env: WorkflowEnvironment, topdesk: TopdeskClient, simulator: TopdeskSimulator, sap: SapStub
+    env: WorkflowEnvironment,
+    topdesk: TopdeskClient,
+    simulator: TopdeskSimulator,
+    sap: SapStub,
+    spk: SpkStub,
+    archive: ArchiveStub,
 ) -> AsyncIterator[Harness]:
     task_queue = f"tq-{uuid.uuid4()}"
     # A bug in workflow code fails the workflow at once here, instead of retrying its task (and
     # hanging the test) as production does so that a fixed deploy can carry the case on.
     async with build_worker(
-        env.client, task_queue, topdesk, sap, workflow_failure_exception_types=[Exception]
+        env.client,
+        task_queue,
+        Systems(topdesk, sap, spk, archive),
+        workflow_failure_exception_types=[Exception],
     ):
-        harness = Harness(env.client, task_queue, topdesk, simulator, sap, env)
+        harness = Harness(env.client, task_queue, topdesk, simulator, sap, env, spk, archive)
         yield harness
         await harness.finish()

@@ -20,7 +20,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.dfo.archive import ArchiveStub
 from adapters.dfo.sap import Employee, SapStub
+from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import TopdeskSimulator
@@ -90,6 +92,8 @@ class Harness:
     simulator: TopdeskSimulator
     sap: SapStub
     env: WorkflowEnvironment
+    spk: SpkStub
+    archive: ArchiveStub
     timings: CaseTimings = field(default_factory=CaseTimings)
     started: list[WorkflowHandle] = field(default_factory=list)
 
@@ -122,23 +126,31 @@ class Harness:
         return self.submit(form, "Fratredelse")
 
     async def start(self, number: str) -> WorkflowHandle[NewHireWorkflow, NewHireResult]:
-        return await self._start(NewHireWorkflow.run, NewHireInput, "new-hire", number)
+        return await self.start_process(NewHireWorkflow.run, NewHireInput, "new-hire", number)
 
     async def start_extension(self, number: str) -> WorkflowHandle[ExtensionWorkflow, Any]:
-        return await self._start(ExtensionWorkflow.run, ExtensionInput, "extension", number)
+        return await self.start_process(ExtensionWorkflow.run, ExtensionInput, "extension", number)
 
     async def start_settlement(self, number: str) -> WorkflowHandle[FinalSettlementWorkflow, Any]:
-        return await self._start(
+        return await self.start_process(
             FinalSettlementWorkflow.run, FinalSettlementInput, "final-settlement", number
         )
 
-    async def _start(self, run: Any, input_type: Any, prefix: str, number: str) -> WorkflowHandle:
-        """Start a process's workflow the way the intake does: id `<process>-<case number>`."""
-        handle = await self.client.start_workflow(
+    async def start_process(
+        self, run: Any, input_type: Any, prefix: str, number: str, **fields: Any
+    ) -> WorkflowHandle:
+        """Start a process's workflow the way the intake does: id `<process>-<case number>`;
+        `fields` go into its input besides the case number and the timings."""
+        return await self.start_workflow(
             run,
-            input_type(case_number=number, timings=self.timings),
-            id=f"{prefix}-{number}",
-            task_queue=self.task_queue,
+            input_type(case_number=number, timings=self.timings, **fields),
+            f"{prefix}-{number}",
+        )
+
+    async def start_workflow(self, run: Any, input: Any, workflow_id: str) -> WorkflowHandle:
+        """Start any workflow on the harness's worker; `finish` ends it if the test does not."""
+        handle = await self.client.start_workflow(
+            run, input, id=workflow_id, task_queue=self.task_queue
         )
         self.started.append(handle)
         return handle

@@ -18,7 +18,9 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.dfo.archive import ArchiveStub
 from adapters.dfo.sap import ApprovalState, SapStub
+from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator, WebhookConfig
@@ -27,7 +29,7 @@ from tests.harness import form_without
 from workers.intake import create_app, new_hire_id
 from workers.settings import Settings
 from workers.temporal import binary, data_converter
-from workers.worker import build_worker
+from workers.worker import Systems, build_worker
 from workflows import search_attributes
 from workflows.new_hire import NewHireWorkflow
 
@@ -95,7 +97,10 @@ async def test_a_form_submitted_in_topdesk_ends_as_an_approved_hire_and_a_comple
     topdesk = TopdeskClient(simulator.url, simulator.config.login, simulator.config.app_password)
     sap = SapStub(tmp_path / "sap.db")
     client = dev_server.client
-    async with build_worker(client, settings.task_queue, topdesk, sap):
+    systems = Systems(
+        topdesk, sap, SpkStub(tmp_path / "spk.db"), ArchiveStub(tmp_path / "archive.db")
+    )
+    async with build_worker(client, settings.task_queue, systems):
         number = topdesk.create_incident(
             NewIncident(
                 caller_lookup={"email": "hr@ntnu.no"},

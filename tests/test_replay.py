@@ -23,7 +23,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*/*.json"))
 
 
 def test_the_corpus_covers_every_recorded_scenario():
-    from tests.harness import SCENARIOS
+    from tests.scenarios import SCENARIOS
 
     assert {f"{path.parent.name}/{path.stem}" for path in HISTORIES} >= set(SCENARIOS)
 

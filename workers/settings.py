@@ -36,6 +36,14 @@ class Settings(BaseSettings):
         return self.data_dir / "sap-stub.db"
 
     @property
+    def spk_stub_path(self) -> Path:
+        return self.data_dir / "spk-stub.db"
+
+    @property
+    def archive_stub_path(self) -> Path:
+        return self.data_dir / "archive-stub.db"
+
+    @property
     def simulator_path(self) -> Path:
         return self.data_dir / "topdesk-simulator.db"
 

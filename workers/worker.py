@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.archive import ArchiveActivities
 from activities.payroll import PayrollActivities
+from activities.pension import PensionActivities
 from activities.topdesk import TopdeskActivities
+from adapters.dfo.archive import ArchivePort, ArchiveStub
 from adapters.dfo.sap import PayrollPort, SapStub
+from adapters.dfo.spk import PensionPort, SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.port import TopdeskPort
 from workers.settings import Settings
@@ -20,52 +26,62 @@ from workflows.extension import ExtensionWorkflow
 from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.new_hire import NewHireWorkflow
 
-WORKFLOWS = [NewHireWorkflow, ExtensionWorkflow, FinalSettlementWorkflow]
+WORKFLOWS: list[type] = [NewHireWorkflow, ExtensionWorkflow, FinalSettlementWorkflow]
 MAX_CONCURRENT_ACTIVITIES = 20
 
 
-def build_worker(
-    client: Client,
-    task_queue: str,
-    topdesk: TopdeskPort,
-    payroll: PayrollPort,
-    **options: Any,
-) -> Worker:
+@dataclass
+class Systems:
+    """The external systems saksflyt talks to, each behind its port."""
+
+    topdesk: TopdeskPort
+    payroll: PayrollPort
+    pension: PensionPort
+    archive: ArchivePort
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """Every activity of every system's activity class."""
+        groups = (
+            TopdeskActivities(self.topdesk),
+            PayrollActivities(self.payroll),
+            PensionActivities(self.pension),
+            ArchiveActivities(self.archive),
+        )
+        return [
+            getattr(group, name)
+            for group in groups
+            for name in dir(type(group))
+            if hasattr(getattr(type(group), name), "__temporal_activity_definition")
+        ]
+
+
+def build_worker(client: Client, task_queue: str, systems: Systems, **options: Any) -> Worker:
     """A worker for `task_queue`; tests call this too, with their own adapters and options."""
-    topdesk_activities = TopdeskActivities(topdesk)
-    payroll_activities = PayrollActivities(payroll)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[
-            topdesk_activities.read_case,
-            topdesk_activities.write_case,
-            payroll_activities.register_new_hire,
-            payroll_activities.update_start_date,
-            payroll_activities.approval_status,
-            payroll_activities.employee,
-            payroll_activities.register_extension,
-            payroll_activities.register_final_settlement,
-            payroll_activities.settlement_status,
-        ],
+        activities=systems.activities(),
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         **options,
     )
 
 
-def adapters_from(settings: Settings) -> tuple[TopdeskPort, PayrollPort]:
-    topdesk = TopdeskClient(
-        settings.topdesk_url,
-        settings.topdesk_login,
-        settings.topdesk_app_password.get_secret_value(),
+def systems_from(settings: Settings) -> Systems:
+    return Systems(
+        topdesk=TopdeskClient(
+            settings.topdesk_url,
+            settings.topdesk_login,
+            settings.topdesk_app_password.get_secret_value(),
+        ),
+        payroll=SapStub(settings.sap_stub_path),
+        pension=SpkStub(settings.spk_stub_path),
+        archive=ArchiveStub(settings.archive_stub_path),
     )
-    return topdesk, SapStub(settings.sap_stub_path)
 
 
 async def run(settings: Settings) -> None:
     client = await connect(settings)
-    topdesk, payroll = adapters_from(settings)
-    async with build_worker(client, settings.task_queue, topdesk, payroll):
+    async with build_worker(client, settings.task_queue, systems_from(settings)):
         await asyncio.Event().wait()

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationResult,
     )
     from domain.cases import Approval, ApprovalDecision, WaitState, payroll_refused_problem
-    from domain.extension import Employment
+    from domain.employment import Employment
     from workflows.case import CaseConversation, CaseWorkflow
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)
@@ -37,6 +37,9 @@ SAP_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=30),
 )
 WAITING_FOR_MANAGER = "venter på leders godkjenning i SAP"
+# workflow.patched id: a manager who has not decided escalates the case (seed 000) instead of
+# leaving one reminder note.
+ESCALATION_LADDER = "escalation-ladder"
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -47,6 +50,10 @@ async def sap(activity: Callable[[PayrollActivities, Request], Result], request:
     return await workflow.execute_activity_method(
         activity, request, start_to_close_timeout=SAP_CALL_TIMEOUT, retry_policy=SAP_RETRY
     )
+
+
+def manager_overdue(waited: timedelta) -> str:
+    return f"Leder har ikke godkjent registreringen i SAP etter {waited.days} dager. Purr på leder."
 
 
 class ManagerApproval:
@@ -91,9 +98,13 @@ class ManagerApproval:
             )
             if registration.approval is not Approval.PENDING:
                 return registration
-            overdue = workflow.now() - waiting_since >= timings.approval_reminder_after
-            if overdue and not reminded:
-                reminded = True
+            waited = workflow.now() - waiting_since
+            if waited >= timings.approval_reminder_after and workflow.patched(ESCALATION_LADDER):
+                await self.case.escalate_if_overdue(
+                    waited, timings.approval_reminder_after, manager_overdue(waited)
+                )
+            elif waited >= timings.approval_reminder_after and not reminded:
+                reminded = True  # cases started before the ladder keep their single reminder
                 await self.case.note(
                     "Leder har ikke godkjent registreringen i SAP etter "
                     f"{timings.approval_reminder_after.days} dager. Purr på leder."

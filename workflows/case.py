@@ -8,7 +8,7 @@ close the case cleanly when no answer comes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.topdesk import CaseRef, CaseSnapshot, CaseWrite, TopdeskActivities
     from domain.cases import (
         CLOSED_WITHOUT_REPLY,
+        ESCALATION_LADDER,
         TOPDESK_STATUS_OF,
         CaseEvent,
         CaseOutcome,
@@ -28,7 +29,10 @@ with workflow.unsafe.imports_passed_through():
         WaitState,
         answer_deadline,
         ask_caller,
+        escalation_note,
         remind_caller,
+        rungs_due,
+        withdrawn_note,
     )
     from workflows import search_attributes as sa
 
@@ -38,6 +42,8 @@ TOPDESK_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
 )
 TOPDESK_TIMEOUT = timedelta(minutes=2)
+
+Undo = Callable[[], Awaitable[object]]
 
 
 class CaseClosed(Exception):
@@ -64,6 +70,7 @@ class CaseConversation:
         self.unread_events = 0
         self.topdesk_status: str | None = None
         self._seen: set[str] = set()
+        self._undo: list[tuple[str, Undo]] = []
 
     def first_time(self, event_id: str) -> bool:
         """Signals arrive at least once: remember ids so that a repeat changes nothing."""
@@ -189,6 +196,47 @@ class CaseConversation:
 
     def _has_unread(self) -> bool:
         return self.unread_events > 0
+
+    async def escalate_if_overdue(self, waited: timedelta, limit: timedelta, why: str) -> None:
+        """Climb the service agreement's escalation ladder by one rung when the wait has run
+        past the rung's time: a note and the rung's operator group. The level is the case's
+        own, so each rung fires once per case, however often this is asked."""
+        if (
+            rungs_due(waited, limit, self.timings.escalation_every)
+            <= self.progress.escalation_level
+        ):
+            return
+        level = self.progress.escalation_level + 1
+        self.progress.escalation_level = level
+        workflow.upsert_search_attributes([sa.ESCALATION_LEVEL.value_set(level)])
+        await self.write(
+            CaseWrite(
+                case_number=self.case_number,
+                note=escalation_note(level, why),
+                operator_group=ESCALATION_LADDER[level - 1],
+            )
+        )
+
+    def on_withdrawal(self, what: str, undo: Undo) -> None:
+        """Remember how to take back a side effect (`what`, in words for the case handler),
+        should the case be withdrawn before the routine ends."""
+        self._undo.append((what, undo))
+
+    def settled(self, what: str) -> None:
+        """`what` can no longer be taken back (approved, paid): forget its undo."""
+        self._undo = [(name, undo) for name, undo in self._undo if name != what]
+
+    async def undo_if_withdrawn(self, outcome: CaseOutcome) -> None:
+        """A withdrawn case takes back what was done, newest first, and tells the handler."""
+        if outcome is not CaseOutcome.WITHDRAWN or not self._undo:
+            return
+        undone = []
+        while self._undo:
+            what, undo = self._undo.pop()
+            await undo()
+            undone.append(what)
+        self._set_progress(WaitState.DONE, "trukket", None)
+        await self.note(withdrawn_note(undone))
 
     async def complete(self, reply: str) -> None:
         """Tell the caller the outcome and complete the case ("Fullført")."""

@@ -14,5 +14,6 @@ CASE_NUMBER = SearchAttributeKey.for_keyword("CaseNumber")
 WAIT_STATE = SearchAttributeKey.for_keyword("WaitState")
 WAITING_SINCE = SearchAttributeKey.for_datetime("WaitingSince")
 DUE_DATE = SearchAttributeKey.for_datetime("DueDate")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 
-ALL = (PROCESS, CASE_NUMBER, WAIT_STATE, WAITING_SINCE, DUE_DATE)
+ALL = (PROCESS, CASE_NUMBER, WAIT_STATE, WAITING_SINCE, DUE_DATE, ESCALATION_LEVEL)

@@ -49,11 +49,17 @@ class CaseStatus(StrEnum):
 
 
 class ArchiveDocument(BaseModel):
-    """A document to file; its checksum is what makes a second filing of it a no-op."""
+    """A document to file; its checksum is what makes a second filing of it a no-op.
+
+    An outgoing letter names its `mottaker` (and `kopi_til`): filing it dispatches it
+    ("ekspedering"), as Elements sends outgoing journal posts to their recipients.
+    """
 
     tittel: str
     dokumenttype: DocumentType
     innhold: str
+    mottaker: str | None = None
+    kopi_til: str | None = None
 
     @property
     def sjekksum(self) -> str:
@@ -79,6 +85,8 @@ class JournalPost(BaseModel):
     tittel: str
     dokumenttype: DocumentType
     sjekksum: str
+    mottaker: str | None = None
+    kopi_til: str | None = None
 
 
 class ArchivePort(Protocol):
@@ -237,6 +245,8 @@ class ArchiveStub:
             tittel=document.tittel.strip(),
             dokumenttype=document.dokumenttype,
             sjekksum=document.sjekksum,
+            mottaker=document.mottaker,
+            kopi_til=document.kopi_til,
         )
 
     @staticmethod

@@ -38,6 +38,7 @@ class ApprovalState(StrEnum):
     PENDING = "til_godkjenning"
     APPROVED = "godkjent"
     REJECTED = "avvist"
+    WITHDRAWN = "trukket"
 
 
 class NewHire(BaseModel):
@@ -62,17 +63,27 @@ class Registration(BaseModel):
     startdato: date
     status: ApprovalState
     reason: str | None = None
-    type: str = "nyansettelse"  # or "forlengelse"
+    type: str = "nyansettelse"  # or "forlengelse", "stillingsendring"
     sluttdato: date | None = None
+    stillingsprosent: Decimal | None = None
+    gjelder_fra: date | None = None
 
 
 class Employee(BaseModel):
     """An employee as DFØ's `ansatte` API shows one (dfo-domain.md §1.3); `sluttdato` None is a
-    permanent position (the API's 9999-12-31)."""
+    permanent position (the API's 9999-12-31). `toa` is an hourly, monthly or assignment contract;
+    `annen_stilling` means the person goes on in another position at NTNU."""
 
     ansattnummer: str
     startdato: date
     sluttdato: date | None = None
+    navn: str = ""
+    organisasjon: str | None = None
+    enhet_epost: str | None = None
+    stillingsprosent: Decimal = Decimal(100)
+    toa: bool = False
+    annen_stilling: bool = False
+    lonn_stoppet_fra: date | None = None
 
 
 class Settlement(BaseModel):
@@ -83,6 +94,7 @@ class Settlement(BaseModel):
     sluttdato: date
     utbetales: date
     utbetalt: bool = False
+    kansellert: bool = False
 
 
 class PayrollPort(Protocol):
@@ -105,6 +117,24 @@ class PayrollPort(Protocol):
     ) -> Settlement: ...
 
     def settlement_status(self, settlement_id: str) -> Settlement: ...
+
+    def cancel_registration(self, registration_id: str, idempotency_key: str) -> Registration: ...
+
+    def register_position_change(
+        self, employee_number: str, percentage: Decimal, from_date: date, idempotency_key: str
+    ) -> Registration: ...
+
+    def cancel_final_settlement(self, settlement_id: str, idempotency_key: str) -> Settlement: ...
+
+    def move_final_settlement(
+        self, settlement_id: str, end_date: date, run: date, idempotency_key: str
+    ) -> Settlement: ...
+
+    def stop_pay(self, employee_number: str, from_date: date, idempotency_key: str) -> Employee: ...
+
+    def employees_ending(self, first: date, last: date) -> list[Employee]: ...
+
+    def employees_missing_settlement(self, today: date) -> list[Employee]: ...
 
 
 _SCHEMA = """
@@ -131,10 +161,10 @@ class SapStub:
             if (earlier := self.store.remembered(db, idempotency_key, Registration)) is not None:
                 return earlier
             person = _person_key(hire.fnr)
-            # A rejected form is dead in SAP: the corrected hire is registered on a new form.
+            # A rejected or withdrawn form is dead in SAP: the hire is registered on a new form.
             if db.execute(
-                "select 1 from registrations where person = ? and status != ?",
-                (person, ApprovalState.REJECTED),
+                "select 1 from registrations where person = ? and status not in (?, ?)",
+                (person, ApprovalState.REJECTED, ApprovalState.WITHDRAWN),
             ).fetchone():
                 raise PayrollRejected("Personen er allerede registrert som ansatt i SAP.")
             number = self._count(db) + 1
@@ -213,34 +243,135 @@ class SapStub:
     def settlement_status(self, settlement_id: str) -> Settlement:
         self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
         with self.store.transaction() as db:
-            found = db.execute(
-                "select data from settlements where id = ?", (settlement_id,)
-            ).fetchone()
-        if found is None:
-            raise PayrollRejected(f"Sluttoppgjøret {settlement_id} finnes ikke i SAP.")
-        return Settlement.model_validate_json(found[0])
+            return self._settlement(db, settlement_id)
+
+    def cancel_registration(self, registration_id: str, idempotency_key: str) -> Registration:
+        """Withdraw a form that is not approved (the case was withdrawn); an approved one has
+        taken effect in SAP and can only be undone by a new form."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Registration)) is not None:
+                return earlier
+            registration = self._load(db, registration_id)
+            if registration.status is ApprovalState.APPROVED:
+                raise PayrollRejected(
+                    f"Registreringen {registration_id} er godkjent og kan ikke trekkes; "
+                    "den må reverseres med en ny registrering."
+                )
+            if registration.status is not ApprovalState.WITHDRAWN:
+                registration = registration.model_copy(update={"status": ApprovalState.WITHDRAWN})
+                self._store(db, registration)
+            return self.store.remember(db, idempotency_key, registration)
+
+    def register_position_change(
+        self, employee_number: str, percentage: Decimal, from_date: date, idempotency_key: str
+    ) -> Registration:
+        """A reduced position percentage (partial pension) on a form to the manager; SAP changes
+        it once approved. Only a reduction is a stillingsendring here."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Registration)) is not None:
+                return earlier
+            employee = self._employee(db, employee_number)
+            if not Decimal(0) < percentage < employee.stillingsprosent:
+                raise PayrollRejected(
+                    f"Ny stillingsprosent må være over 0 og under dagens "
+                    f"{employee.stillingsprosent} % (fikk {percentage} %)."
+                )
+            registration = Registration(
+                id=f"SE-{self._count(db) + 1:06d}",
+                ansattnummer=employee.ansattnummer,
+                startdato=employee.startdato,
+                status=ApprovalState.PENDING,
+                type="stillingsendring",
+                stillingsprosent=percentage,
+                gjelder_fra=from_date,
+            )
+            self._insert(db, registration, f"ansatt:{employee_number}")
+            return self.store.remember(db, idempotency_key, registration)
+
+    def cancel_final_settlement(self, settlement_id: str, idempotency_key: str) -> Settlement:
+        """Cancel a settlement that is not yet paid (the case was withdrawn); paid money must be
+        claimed back, which is not this form."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Settlement)) is not None:
+                return earlier
+            settlement = self._settlement(db, settlement_id)
+            if settlement.utbetalt:
+                raise PayrollRejected(
+                    f"Sluttoppgjøret {settlement_id} er utbetalt og kan ikke kanselleres."
+                )
+            settlement = settlement.model_copy(update={"kansellert": True})
+            self._save_settlement(db, settlement)
+            return self.store.remember(db, idempotency_key, settlement)
+
+    def move_final_settlement(
+        self, settlement_id: str, end_date: date, run: date, idempotency_key: str
+    ) -> Settlement:
+        """The end date moved: the settlement gets the new end date and is paid with `run`."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Settlement)) is not None:
+                return earlier
+            settlement = self._settlement(db, settlement_id)
+            if settlement.utbetalt or settlement.kansellert:
+                done = "utbetalt" if settlement.utbetalt else "kansellert"
+                raise PayrollRejected(
+                    f"Sluttoppgjøret {settlement_id} er {done} og kan ikke flyttes."
+                )
+            settlement = settlement.model_copy(update={"sluttdato": end_date, "utbetales": run})
+            self._save_settlement(db, settlement)
+            return self.store.remember(db, idempotency_key, settlement)
+
+    def stop_pay(self, employee_number: str, from_date: date, idempotency_key: str) -> Employee:
+        """Stop the pay of someone whose end date passed with no case, so that no pay goes out
+        that must be claimed back; a second stop never moves the first one later."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Employee)) is not None:
+                return earlier
+            employee = self._employee(db, employee_number)
+            if employee.lonn_stoppet_fra is None or from_date < employee.lonn_stoppet_fra:
+                employee = employee.model_copy(update={"lonn_stoppet_fra": from_date})
+                self._save_employee(db, employee)
+            return self.store.remember(db, idempotency_key, employee)
+
+    def employees_ending(self, first: date, last: date) -> list[Employee]:
+        """Whose end date lies in [first, last]: the list the centre takes before a payroll run."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            employees = self._employees(db)
+        return [e for e in employees if e.sluttdato is not None and first <= e.sluttdato <= last]
+
+    def employees_missing_settlement(self, today: date) -> list[Employee]:
+        """Who has ended (end date before `today`, or pay stopped) but has no live settlement:
+        the quarterly check that nobody left without one."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            employees = self._employees(db)
+            settled = {s.ansattnummer for s in self._settlements(db) if not s.kansellert}
+        return [e for e in employees if _has_left(e, today) and e.ansattnummer not in settled]
 
     # -- what the manager and the tests do -------------------------------------------------
 
     def run_payroll(self, pay_day: date) -> None:
-        """DFØ runs the payroll of `pay_day`: every settlement due by then is paid."""
+        """DFØ runs the payroll of `pay_day`: every settlement due by then and not cancelled is
+        paid."""
         with self.store.transaction() as db:
-            for (data,) in db.execute("select data from settlements").fetchall():
-                settlement = Settlement.model_validate_json(data)
-                if settlement.utbetales <= pay_day and not settlement.utbetalt:
+            for settlement in self._settlements(db):
+                due = settlement.utbetales <= pay_day
+                if due and not settlement.utbetalt and not settlement.kansellert:
                     self._save_settlement(db, settlement.model_copy(update={"utbetalt": True}))
 
     def add_employee(self, employee: Employee) -> None:
         """SAP's existing employees; tests and the demo put them there."""
         with self.store.transaction() as db:
-            db.execute(
-                "insert or replace into employees values (?, ?)",
-                (employee.ansattnummer, employee.model_dump_json()),
-            )
+            self._save_employee(db, employee)
 
     def decide(self, registration_id: str, approved: bool, reason: str | None = None) -> None:
         """The manager approves or rejects the form in the DFØ portal; an approved extension
-        moves the employee's end date."""
+        moves the employee's end date, an approved stillingsendring sets the percentage."""
         with self.store.transaction() as db:
             registration = self._load(db, registration_id).model_copy(
                 update={
@@ -251,14 +382,14 @@ class SapStub:
             self._store(db, registration)
             if approved and registration.type == "forlengelse":
                 employee = self._employee(db, registration.ansattnummer)
-                db.execute(
-                    "update employees set data = ? where ansattnummer = ?",
-                    (
-                        employee.model_copy(
-                            update={"sluttdato": registration.sluttdato}
-                        ).model_dump_json(),
-                        employee.ansattnummer,
-                    ),
+                self._save_employee(
+                    db, employee.model_copy(update={"sluttdato": registration.sluttdato})
+                )
+            if approved and registration.type == "stillingsendring":
+                employee = self._employee(db, registration.ansattnummer)
+                self._save_employee(
+                    db,
+                    employee.model_copy(update={"stillingsprosent": registration.stillingsprosent}),
                 )
 
     def inject_fault(self, kind: FaultKind, times: int = 1, seconds: float = 0.0) -> None:
@@ -270,7 +401,35 @@ class SapStub:
             rows = db.execute("select data from registrations order by id").fetchall()
         return [Registration.model_validate_json(row[0]) for row in rows]
 
+    def settlements(self) -> list[Settlement]:
+        with self.store.transaction() as db:
+            return self._settlements(db)
+
     # -- storage -------------------------------------------------------------------------
+
+    @staticmethod
+    def _settlement(db: sqlite3.Connection, settlement_id: str) -> Settlement:
+        row = db.execute("select data from settlements where id = ?", (settlement_id,)).fetchone()
+        if row is None:
+            raise PayrollRejected(f"Sluttoppgjøret {settlement_id} finnes ikke i SAP.")
+        return Settlement.model_validate_json(row[0])
+
+    @staticmethod
+    def _settlements(db: sqlite3.Connection) -> list[Settlement]:
+        rows = db.execute("select data from settlements order by id").fetchall()
+        return [Settlement.model_validate_json(row[0]) for row in rows]
+
+    @staticmethod
+    def _save_employee(db: sqlite3.Connection, employee: Employee) -> None:
+        db.execute(
+            "insert or replace into employees values (?, ?)",
+            (employee.ansattnummer, employee.model_dump_json()),
+        )
+
+    @staticmethod
+    def _employees(db: sqlite3.Connection) -> list[Employee]:
+        rows = db.execute("select data from employees order by ansattnummer").fetchall()
+        return [Employee.model_validate_json(row[0]) for row in rows]
 
     @staticmethod
     def _save_settlement(db: sqlite3.Connection, settlement: Settlement) -> None:
@@ -327,6 +486,12 @@ class SapStub:
 def _person_key(national_id: str) -> str:
     """The stub needs to recognise a person again, not to keep the fødselsnummer itself."""
     return hashlib.sha256(national_id.encode()).hexdigest()
+
+
+def _has_left(employee: Employee, today: date) -> bool:
+    """Past the end date, or paid no more: either way the person is owed a settlement."""
+    ended = employee.sluttdato is not None and employee.sluttdato < today
+    return ended or employee.lonn_stoppet_fra is not None
 
 
 def _now() -> str:

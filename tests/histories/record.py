@@ -16,11 +16,14 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from adapters.dfo.archive import ArchiveStub
 from adapters.dfo.sap import SapStub
+from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
-from tests.harness import SCENARIOS, Harness, start_test_server
-from workers.worker import build_worker
+from tests.harness import Harness, start_test_server
+from tests.scenarios import SCENARIOS
+from workers.worker import Systems, build_worker
 
 HERE = Path(__file__).parent
 
@@ -35,9 +38,14 @@ async def record(name: str) -> Path:
             config = simulator.config
             topdesk = TopdeskClient(simulator.url, config.login, config.app_password)
             sap = SapStub(Path(scratch) / "sap.db")
+            spk = SpkStub(Path(scratch) / "spk.db")
+            archive = ArchiveStub(Path(scratch) / "archive.db")
             task_queue = f"record-{uuid.uuid4()}"
-            async with build_worker(env.client, task_queue, topdesk, sap):
-                harness = Harness(env.client, task_queue, topdesk, simulator, sap, env)
+            systems = Systems(topdesk, sap, spk, archive)
+            async with build_worker(env.client, task_queue, systems):
+                harness = Harness(
+                    env.client, task_queue, topdesk, simulator, sap, env, spk, archive
+                )
                 handle = await SCENARIOS[name](harness)
                 history = await handle.fetch_history()
     finally:
