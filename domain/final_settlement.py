@@ -67,6 +67,15 @@ class SettlementForm(BaseModel):
     employee_number: str
     end_date: date
     reason: TerminationReason
+    manager: str | None = None
+
+
+class SettlementOrder(SettlementForm):
+    """A final settlement another process orders (resignation, full pension) for its own case:
+    what the form would have said. A process that sends its own letter (pension) asks for no
+    termination letter."""
+
+    termination_letter: bool = True
 
 
 class SettlementCheck(BaseModel):
@@ -88,6 +97,9 @@ FORM = FormSpec(
             why_required="Skjemaet sendes når sluttdatoen er avklart.",
         ),
         "reason": Field("Årsak", _reason, ("Fratredelsesårsak",), required=True),
+        # Optional when read, so that forms sent before the letter was sent still read the same;
+        # a settlement that needs the letter asks for it (`letter_problems`).
+        "manager": Field("Leder", free_text, ("Nærmeste leder", "Leders navn")),
     }
 )
 
@@ -99,10 +111,34 @@ def check_form(texts: Iterable[str]) -> SettlementCheck:
     return SettlementCheck(form=SettlementForm.model_validate(values))
 
 
+def needs_termination_letter(form: SettlementForm) -> bool:
+    """Seed 001, "Annen fratredelse": the standard termination letter with the checklist goes to
+    the employee with the manager in copy. Not on death: the checklist is for someone leaving,
+    and the estate is contacted by the unit, not by a form letter."""
+    return form.reason is not TerminationReason.DEATH
+
+
+def letter_problems(form: SettlementForm) -> list[str]:
+    if needs_termination_letter(form) and not form.manager:
+        return [
+            "Leder mangler. Fratredelsesbrevet sendes til den ansatte med leder på kopi; "
+            "oppgi lederens navn."
+        ]
+    return []
+
+
+def settlement_moved(form: SettlementForm, end_date: date) -> bool:
+    return form.end_date != end_date
+
+
 class FinalSettlementInput(BaseModel):
+    """`order` set: a child of another process, working on that process's case (`category`)."""
+
     case_number: str
     timings: CaseTimings = CaseTimings()
     calendar: PayrollCalendar = PayrollCalendar()
+    order: SettlementOrder | None = None
+    category: str = CATEGORY
 
 
 class FinalSettlementResult(BaseModel):
@@ -124,6 +160,20 @@ def on_hold_reply(end_date: date, run: date) -> str:
         f"Sluttoppgjøret er registrert i SAP. Det utbetales med lønnskjøringen "
         f"{format_date(run)}, måneden etter sluttdatoen {format_date(end_date)}. Saken står på "
         f"vent til da, og vi tar den opp igjen når utbetalingen er bekreftet."
+    )
+
+
+def moved_reply(end_date: date, run: date) -> str:
+    return (
+        f"Sluttdatoen er endret til {format_date(end_date)}, og sluttoppgjøret er flyttet i SAP. "
+        f"Det utbetales nå med lønnskjøringen {format_date(run)}. Saken står på vent til da."
+    )
+
+
+def death_pension_message_note(receipt_id: str) -> str:
+    return (
+        f"Pensjonsmelding om dødsfall er sendt til Statens pensjonskasse ({receipt_id}). "
+        "Fratredelsesbrev sendes ikke ved dødsfall; enheten tar kontakt med de etterlatte."
     )
 
 

@@ -76,7 +76,8 @@ SETTLEMENT_FORM = """Skjema: Fratredelse
 Navn: Kari Nordmann
 Ansattnummer: 05001234
 Sluttdato: 31.01.2027
-Årsak: Midlertidig"""
+Årsak: Midlertidig
+Leder: Ola Leder"""
 
 
 def form_without(*labels: str, extra: str = "") -> str:

@@ -3,13 +3,17 @@ time-skipping test server, waiting on the payroll calendar for the run of the mo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from temporalio.client import WorkflowHandle
 
+from adapters.dfo.archive import DocumentType, JournalPost
 from adapters.dfo.sap import Employee
-from domain.cases import CaseOutcome, WaitState
+from adapters.dfo.spk import PensionStatus, PensionType
+from domain.cases import ESCALATION_LADDER, CaseEvent, CaseOutcome, WaitState
 from domain.final_settlement import (
+    FinalSettlementInput,
+    SettlementOrder,
     TerminationReason,
     check_form,
 )
@@ -20,7 +24,8 @@ FORM = """Skjema: Fratredelse
 Navn: Kari Nordmann
 Ansattnummer: 05001234
 Sluttdato: 31.01.2027
-Årsak: Midlertidig"""
+Årsak: Midlertidig
+Leder: Ola Leder"""
 
 
 def test_the_form_reads_every_reason_of_seed_001():
@@ -112,3 +117,136 @@ def test_a_settlement_paid_twice_is_impossible(tmp_path):
     assert not sap.settlement_status(first.id).utbetalt
     sap.run_payroll(date(2027, 2, 12))
     assert sap.settlement_status(first.id).utbetalt
+
+
+def filed(h: Harness, employee_number: str = "05001234") -> list[JournalPost]:
+    """What the employee's personnel file holds (found the way the workflow finds it)."""
+    personnel_file = h.archive.find_or_create_personnel_file(employee_number, "-", 2026, "probe")
+    return h.archive.documents(personnel_file.saksnummer)
+
+
+async def test_the_termination_letter_goes_to_the_employee_with_the_manager_in_copy_and_is_filed(
+    h: Harness,
+):
+    number, handle = await start(h)
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+
+    [letter] = filed(h)
+    assert letter.dokumenttype is DocumentType.OUTGOING
+    assert (letter.mottaker, letter.kopi_til) == ("Kari Nordmann", "Ola Leder")
+    text = h.archive.document_text(letter.journalpostnummer)
+    assert "31.01.2027" in text and "Sjekkliste ved fratreden" in text and number in text
+
+
+async def test_a_form_without_the_manager_is_asked_for_it_before_anything_is_sent(h: Harness):
+    number, handle = await start(h, FORM.replace("Leder: Ola Leder", ""))
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+
+    assert "Leder mangler" in h.replies(number)[-1]
+    assert h.sap.settlements() == []
+    await h.reply(handle, number, "Leder: Per Leder")
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    assert filed(h)[0].kopi_til == "Per Leder"
+
+
+async def test_on_death_spk_gets_a_pension_message_and_no_termination_letter_is_sent(h: Harness):
+    number, handle = await start(h, FORM.replace("Midlertidig", "Dødsfall"))
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+
+    [message] = h.spk.messages()
+    assert message.pensjonstype is PensionType.DEATH and message.fradato == date(2027, 1, 31)
+    assert filed(h) == []
+    assert any("Statens pensjonskasse" in note for note in h.notes(number))
+
+
+async def test_a_moved_end_date_moves_the_settlement_to_its_run_and_re_arms_the_timer(h: Harness):
+    number, handle = await start(h)
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    await h.reply(handle, number, "Sluttdatoen er utsatt.\nSluttdato: 28.02.2027")
+    await h.wait_until(lambda: "12.03.2027" in h.replies(number)[-1], "the caller told")
+
+    [settlement] = h.sap.settlements()
+    assert (settlement.sluttdato, settlement.utbetales) == (date(2027, 2, 28), date(2027, 3, 12))
+    _first, second = filed(h)  # a new letter for the new end date
+    assert "28.02.2027" in h.archive.document_text(second.journalpostnummer)
+    progress = await handle.query(FinalSettlementWorkflow.progress)
+    assert progress.due is not None and progress.due.date() == date(2027, 3, 13)
+    h.sap.run_payroll(date(2027, 2, 12))  # the old run pays nothing now
+    h.sap.run_payroll(date(2027, 3, 12))
+    result = await handle.result()
+    assert result.paid_on == date(2027, 3, 12)
+    assert (await h.env.get_current_time()).date() >= date(2027, 3, 13)
+
+
+async def test_a_withdrawn_case_cancels_the_settlement_and_the_spk_message_newest_first(
+    h: Harness,
+):
+    number, handle = await start(h, FORM.replace("Midlertidig", "Dødsfall"))
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    h.topdesk.set_status(number, "Lukket")
+    await handle.signal(FinalSettlementWorkflow.caller_replied, CaseEvent(event_id="closed"))
+
+    assert (await handle.result()).outcome is CaseOutcome.WITHDRAWN
+    [settlement] = h.sap.settlements()
+    assert settlement.kansellert
+    assert h.spk.message_status("SPK-000001").status is PensionStatus.WITHDRAWN
+    note = h.notes(number)[-1]
+    assert note.index("sluttoppgjøret") < note.index("pensjonsmeldingen")
+
+
+async def test_a_settlement_unpaid_after_its_run_climbs_the_escalation_ladder_one_rung_at_a_time(
+    h: Harness,
+):
+    number, handle = await start(h)
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    await h.env_sleep(date(2027, 2, 14) - (await h.env.get_current_time()).date())
+    await h.wait_until(lambda: _group(h, number) == ESCALATION_LADDER[0], "the first rung")
+    await h.env_sleep(timedelta(days=5))
+    await h.wait_until(lambda: _group(h, number) == ESCALATION_LADDER[1], "the second rung")
+
+    escalations = [note for note in h.notes(number) if note.startswith("Avvik")]
+    assert len(escalations) == 2 and "ikke bekreftet utbetalt" in escalations[0]
+    assert (await handle.query(FinalSettlementWorkflow.progress)).escalation_level == 2
+    h.sap.run_payroll(date(2027, 2, 20))
+    assert (await handle.result()).outcome is CaseOutcome.PAID
+
+
+async def test_an_archive_outage_delays_the_letter_and_loses_nothing(h: Harness):
+    h.archive.inject_fault("unavailable", times=3)
+    _number, handle = await start(h)
+    await h.env_sleep(timedelta(minutes=5))
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+
+    assert len(filed(h)) == 1 and len(h.sap.settlements()) == 1
+
+
+async def test_as_a_child_the_settlement_works_on_the_parents_case_from_its_order(h: Harness):
+    h.sap.add_employee(Employee(ansattnummer="05001234", startdato=date(2025, 1, 1)))
+    number = h.submit("Oppsigelse fra Kari Nordmann", "Oppsigelse")
+    order = SettlementOrder(
+        name="Kari Nordmann",
+        employee_number="05001234",
+        end_date=date(2027, 1, 31),
+        reason=TerminationReason.RESIGNATION,
+        manager="Ola Leder",
+    )
+    handle = await h.start_process(
+        FinalSettlementWorkflow.run,
+        FinalSettlementInput,
+        "final-settlement",
+        number,
+        order=order,
+        category="Oppsigelse",
+    )
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+
+    assert not any("mottatt skjemaet" in reply for reply in h.replies(number))  # parent's job
+    assert len(filed(h)) == 1
+    h.sap.run_payroll(date(2027, 2, 12))
+    assert (await handle.result()).outcome is CaseOutcome.PAID
+    assert h.topdesk.get_incident(number).completed
+
+
+def _group(h: Harness, number: str) -> str | None:
+    group = h.topdesk.get_incident(number).operator_group
+    return group.name if group else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -45,11 +45,15 @@ Request = TypeVar("Request")
 Result = TypeVar("Result")
 
 
-async def sap(activity: Callable[[PayrollActivities, Request], Result], request: Request) -> Result:
-    """Call SAP through its activities, with the one timeout and retry policy SAP calls share."""
+async def dfo(activity: Callable[[Any, Request], Result], request: Request) -> Result:
+    """Call a DFØ-side system (SAP, SPK, the archive) through its activities, with the one
+    timeout and retry policy those calls share: their outages last hours, not seconds."""
     return await workflow.execute_activity_method(
         activity, request, start_to_close_timeout=SAP_CALL_TIMEOUT, retry_policy=SAP_RETRY
     )
+
+
+sap = dfo  # reads right where SAP is called
 
 
 def manager_overdue(waited: timedelta) -> str:

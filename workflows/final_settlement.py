@@ -3,16 +3,21 @@ settlement paid with the payroll run of the month after the end date.
 
 Steps:
 1. Read the case (a case of another category is left untouched), tell the caller it is received.
-2. Check the form (Ansattnummer, Sluttdato, Årsak); ask the caller for what is missing or wrong.
-3. Look the employee up in SAP; an unknown employee number goes back to the caller.
+   As the child of another process (resignation, full pension) the case is that process's, and
+   the order it sends stands for the form.
+2. Check the form (Ansattnummer, Sluttdato, Årsak, Leder); ask the caller for what is missing or
+   wrong. Look the employee up in SAP; an unknown employee number goes back to the caller.
+3. Send the standard termination letter with the checklist to the employee, the manager in copy,
+   and file it in the personnel file (not on death). On death, send SPK a pension message.
 4. Register the final settlement in SAP, once, for the run of the month after the end date.
 5. Put the case "På vent" and tell the caller why and until when (seed 000), then wait on a
-   durable timer until the day after that run. What the caller writes meanwhile is noted for the
-   case handler.
-6. Ask SAP whether it was paid; if not, tell the case handler once and ask again daily.
+   durable timer until the day after that run. A new end date written in the case moves the
+   settlement to its new run (a new letter, the caller told, the timer re-armed); anything else
+   the caller writes is noted for the case handler. A withdrawn case undoes the settlement and
+   the SPK message, newest first.
+6. Ask SAP whether it was paid; if not, escalate one rung of the ladder (seed 000) and ask again
+   daily.
 7. Complete the case.
-Not yet here (issue 3): the termination letter and the archive, and on death the pension message
-to SPK.
 """
 
 from __future__ import annotations
@@ -20,62 +25,84 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.archive import ArchiveActivities, LetterFields, LetterKind, SendLetter
     from activities.payroll import (
+        CancelSettlement,
+        MoveSettlement,
         PayrollActivities,
         RegisterSettlement,
         SettlementRef,
         SettlementResult,
     )
+    from activities.pension import (
+        PensionActivities,
+        PensionType,
+        SendPensionMessage,
+        WithdrawPensionMessage,
+    )
     from domain.cases import (
         OSLO,
+        CaseEvent,
         CaseOutcome,
+        CaseTimings,
         WaitState,
         unknown_employee_problem,
     )
     from domain.final_settlement import (
         CATEGORY,
+        FORM,
         RECEIVED_REPLY,
         FinalSettlementInput,
         FinalSettlementResult,
         SettlementForm,
+        SettlementOrder,
+        TerminationReason,
         check_form,
+        death_pension_message_note,
+        letter_problems,
+        moved_reply,
+        needs_termination_letter,
         on_hold_reply,
         paid_reply,
     )
     from domain.forms import format_date
-    from workflows.approval import employment, sap
+    from domain.payroll_calendar import PayrollCalendar
+    from workflows.approval import ESCALATION_LADDER, dfo, employment, sap, sap_refusal
     from workflows.case import CaseClosed, CaseConversation, CaseWorkflow
 
 # Money is on the account at 00:00 on pay day (dfo-domain.md §2); SAP is asked the morning after.
 CHECK_AT = time(9, 0)
 CHECK_AGAIN_EVERY = timedelta(days=1)
+# workflow.patched id: the termination letter, the SPK message on death and the manager's name.
+LETTER_AND_SPK = "settlement-letter-and-spk"
 
 
 @workflow.defn(name="FinalSettlement")
 class FinalSettlementWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, input: FinalSettlementInput) -> None:
-        self.case = CaseConversation("final_settlement", CATEGORY, input.case_number, input.timings)
+        self.case = CaseConversation(
+            "final_settlement", input.category, input.case_number, input.timings
+        )
         self.calendar = input.calendar
+        self.order = input.order
+        self.moves = 0
+        self.letter_sent = False
+        self.check_at: datetime | None = None
 
     @workflow.run
     async def run(self, input: FinalSettlementInput) -> FinalSettlementResult:
         try:
-            await self.open_case(RECEIVED_REPLY)
-            form = await self._checked_form()
-            settlement = await sap(
-                PayrollActivities.register_final_settlement,
-                RegisterSettlement(
-                    idempotency_key=f"{workflow.info().workflow_id}/settlement",
-                    employee_number=form.employee_number,
-                    end_date=form.end_date,
-                    run=self.calendar.settlement_run_after(form.end_date),
-                ),
-            )
-            await self._until_paid(form.end_date, settlement)
+            form = await self._form()
+            self.form = form
+            if workflow.patched(LETTER_AND_SPK):
+                await self._tell_employee_and_spk(form)
+            settlement = await self._until_paid(await self._register(form))
         except CaseClosed as closed:
+            await self.case.undo_if_withdrawn(closed.outcome)
             return FinalSettlementResult(case_number=input.case_number, outcome=closed.outcome)
         await self.case.complete(paid_reply(settlement.run))
         return FinalSettlementResult(
@@ -84,6 +111,23 @@ class FinalSettlementWorkflow(CaseWorkflow):
             registration_id=settlement.settlement_id,
             paid_on=settlement.run,
         )
+
+    async def _form(self) -> SettlementForm:
+        """The form, checked; or, as a child, the parent's order, once the case is still open."""
+        if self.order is None:
+            await self.open_case(RECEIVED_REPLY)
+            return await self._checked_form()
+        await self.case.read()
+        order = self.order
+        while (
+            workflow.patched(LETTER_AND_SPK)
+            and order.termination_letter
+            and (problems := letter_problems(order))
+        ):
+            await self.case.ask_caller(problems)
+            values, _ = FORM.read((await self.case.read()).texts)
+            order = order.model_copy(update={"manager": values.get("manager")})
+        return order
 
     async def _checked_form(self) -> SettlementForm:
         """A valid form for an employee SAP knows; the caller is asked for what is wrong."""
@@ -94,6 +138,8 @@ class FinalSettlementWorkflow(CaseWorkflow):
             problems = check.problems
             if check.form is not None:
                 problems = await self._employee_problems(check.form)
+                if not problems and workflow.patched(LETTER_AND_SPK):
+                    problems = letter_problems(check.form)
                 if not problems:
                     return check.form
             await self.case.ask_caller(problems)
@@ -103,41 +149,205 @@ class FinalSettlementWorkflow(CaseWorkflow):
             return [unknown_employee_problem(form.employee_number)]
         return []
 
-    async def _until_paid(self, end_date: date, settlement: SettlementResult) -> None:
-        """On hold until the run has paid the settlement; SAP is asked the day after the run."""
-        check_at = datetime.combine(settlement.run + timedelta(days=1), CHECK_AT, tzinfo=OSLO)
-        await self.case.hold(
-            on_hold_reply(end_date, settlement.run),
-            WaitState.AWAITING_PAYROLL,
-            f"venter på lønnskjøringen {format_date(settlement.run)}",
-            check_at,
+    async def _tell_employee_and_spk(self, form: SettlementForm) -> None:
+        """Seed 001, "Annen fratredelse": the termination letter, manager in copy, filed in the
+        personnel file; on death a pension message to SPK instead."""
+        wants_letter = self.order is None or self.order.termination_letter
+        if wants_letter and needs_termination_letter(form):
+            await self._send_letter(form)
+        if form.reason is TerminationReason.DEATH:
+            receipt = await dfo(
+                PensionActivities.send_pension_message,
+                SendPensionMessage(
+                    idempotency_key=f"{workflow.info().workflow_id}/spk-death",
+                    employee_number=form.employee_number,
+                    pension_type=PensionType.DEATH,
+                    percentage=100,
+                    from_date=form.end_date,
+                    end_date=form.end_date,
+                    reason=form.reason.value,
+                ),
+            )
+            self.case.on_withdrawal(
+                f"pensjonsmeldingen {receipt.receipt_id} til SPK",
+                lambda: dfo(
+                    PensionActivities.withdraw_pension_message,
+                    WithdrawPensionMessage(
+                        idempotency_key=f"{workflow.info().workflow_id}/spk-death/withdraw",
+                        receipt_id=receipt.receipt_id,
+                    ),
+                ),
+            )
+            await self.case.note(death_pension_message_note(receipt.receipt_id))
+
+    async def _send_letter(self, form: SettlementForm) -> None:
+        """The letter is sent and filed once per end date: a moved end date sends a new one."""
+        today = workflow.now().astimezone(OSLO).date()
+        await dfo(
+            ArchiveActivities.send_letter,
+            SendLetter(
+                idempotency_key=f"{workflow.info().workflow_id}/letter/{self.moves}",
+                kind=LetterKind.TERMINATION,
+                fields=LetterFields(
+                    navn=form.name,
+                    ansattnummer=form.employee_number,
+                    dato=today,
+                    saksnummer=self.case.case_number,
+                    leder=form.manager,
+                    sluttdato=form.end_date,
+                    arsak=form.reason.value,
+                ),
+                year=today.year,
+            ),
         )
+        self.letter_sent = True
+
+    async def _register(self, form: SettlementForm) -> SettlementResult:
+        settlement = await sap(
+            PayrollActivities.register_final_settlement,
+            RegisterSettlement(
+                idempotency_key=f"{workflow.info().workflow_id}/settlement",
+                employee_number=form.employee_number,
+                end_date=form.end_date,
+                run=self.calendar.settlement_run_after(form.end_date),
+            ),
+        )
+        self.case.on_withdrawal(
+            _settlement_in_sap(settlement),
+            lambda: sap(
+                PayrollActivities.cancel_final_settlement,
+                CancelSettlement(
+                    idempotency_key=f"{workflow.info().workflow_id}/settlement/cancel",
+                    settlement_id=settlement.settlement_id,
+                ),
+            ),
+        )
+        return settlement
+
+    async def _until_paid(self, settlement: SettlementResult) -> SettlementResult:
+        """On hold until the run has paid the settlement; SAP is asked the day after the run."""
+        await self._hold(settlement, on_hold_reply(self.form.end_date, settlement.run))
         told_handler = False
         while True:
-            await self._sleep_until(check_at)
+            assert self.check_at is not None
+            if await self.case.wait_for(
+                lambda: self.case.unread_events > 0, self.check_at - workflow.now()
+            ):
+                settlement = await self._caller_wrote(settlement)
+                continue
             paid = await sap(
                 PayrollActivities.settlement_status,
                 SettlementRef(settlement_id=settlement.settlement_id),
             )
             if paid.paid:
-                return
-            if not told_handler:
-                told_handler = True
-                await self.case.note(
-                    f"Sluttoppgjøret {settlement.settlement_id} er ikke bekreftet utbetalt etter "
-                    f"lønnskjøringen {format_date(settlement.run)}. Sjekk i SAP."
-                )
-            check_at = workflow.now() + CHECK_AGAIN_EVERY
+                self.case.settled(_settlement_in_sap(settlement))
+                return paid
+            await self._unpaid(paid, told_handler)
+            told_handler = True
+            self.check_at = workflow.now() + CHECK_AGAIN_EVERY
 
-    async def _sleep_until(self, moment: datetime) -> None:
-        """Wait for `moment`; what the caller writes meanwhile is passed to the case handler."""
+    async def _hold(self, settlement: SettlementResult, reply: str) -> None:
+        self.check_at = datetime.combine(settlement.run + timedelta(days=1), CHECK_AT, tzinfo=OSLO)
+        await self.case.hold(
+            reply,
+            WaitState.AWAITING_PAYROLL,
+            f"venter på lønnskjøringen {format_date(settlement.run)}",
+            self.check_at,
+        )
+
+    async def _unpaid(self, settlement: SettlementResult, told_handler: bool) -> None:
+        """Not paid after its run: a deviation (seed 000), escalated a rung at a time."""
+        why = (
+            f"Sluttoppgjøret {settlement.settlement_id} er ikke bekreftet utbetalt etter "
+            f"lønnskjøringen {format_date(settlement.run)}. Sjekk i SAP."
+        )
+        if workflow.patched(ESCALATION_LADDER):
+            run_checked = datetime.combine(settlement.run + timedelta(days=1), CHECK_AT, OSLO)
+            await self.case.escalate_if_overdue(workflow.now() - run_checked, timedelta(0), why)
+        elif not told_handler:  # cases started before the ladder keep their single note
+            await self.case.note(why)
+
+    async def _caller_wrote(self, settlement: SettlementResult) -> SettlementResult:
+        """A new end date moves the settlement; anything else is for the case handler."""
         hold = self.case.progress
-        while await self.case.wait_for(
-            lambda: self.case.unread_events > 0, moment - workflow.now()
-        ):
-            await self.case.read()
-            await self.case.note(
-                "Innmelder har skrevet i saken mens sluttoppgjøret venter på lønnskjøringen. "
-                "Se svaret; endringer må føres manuelt i SAP."
+        snapshot = await self.case.read()
+        values, _ = FORM.read(snapshot.texts)
+        end_date = values.get("end_date")
+        if isinstance(end_date, date) and end_date != self.form.end_date:
+            return await self._move(settlement, end_date)
+        await self.case.note(
+            "Innmelder har skrevet i saken mens sluttoppgjøret venter på lønnskjøringen. "
+            "Se svaret; endringer må føres manuelt i SAP."
+        )
+        await self.case.move_to(hold.state, hold.detail, hold.due)
+        return settlement
+
+    async def _move(self, settlement: SettlementResult, end_date: date) -> SettlementResult:
+        """Seed 001: the settlement is paid the month after the end date, so a moved end date
+        moves the settlement to that month's run, and the timer with it."""
+        self.moves += 1
+        try:
+            moved = await sap(
+                PayrollActivities.move_final_settlement,
+                MoveSettlement(
+                    idempotency_key=f"{workflow.info().workflow_id}/settlement/move/{self.moves}",
+                    settlement_id=settlement.settlement_id,
+                    end_date=end_date,
+                    run=self.calendar.settlement_run_after(end_date),
+                ),
             )
-            await self.case.move_to(hold.state, hold.detail, hold.due)
+        except ActivityError as error:
+            refusal = sap_refusal(error)
+            if refusal is None:
+                raise
+            await self.case.reply(f"Den nye sluttdatoen kunne ikke brukes: {refusal}")
+            await self._hold(settlement, on_hold_reply(self.form.end_date, settlement.run))
+            return settlement
+        self.form = self.form.model_copy(update={"end_date": end_date})
+        if self.letter_sent:
+            await self._send_letter(self.form)
+        await self._hold(moved, moved_reply(end_date, moved.run))
+        return moved
+
+
+def _settlement_in_sap(settlement: SettlementResult) -> str:
+    return f"sluttoppgjøret {settlement.settlement_id} i SAP"
+
+
+class SettlementChild:
+    """The final settlement as a child of another process (resignation, full pension), on that
+    process's case; the parent passes the caller's events on while the child runs."""
+
+    def __init__(self) -> None:
+        self.handle: workflow.ChildWorkflowHandle | None = None
+
+    async def settle(
+        self,
+        case_number: str,
+        timings: CaseTimings,
+        order: SettlementOrder,
+        category: str,
+        calendar: PayrollCalendar | None = None,
+    ) -> FinalSettlementResult:
+        self.handle = await workflow.start_child_workflow(
+            FinalSettlementWorkflow.run,
+            FinalSettlementInput(
+                case_number=case_number,
+                timings=timings,
+                calendar=calendar or PayrollCalendar(),
+                order=order,
+                category=category,
+            ),
+            id=f"final-settlement-{case_number}",
+        )
+        try:
+            return await self.handle
+        finally:
+            self.handle = None
+
+    async def forward(self, event: CaseEvent) -> None:
+        if self.handle is not None:
+            await self.handle.signal(FinalSettlementWorkflow.caller_replied, event)
+
+
+__all__ = ["CATEGORY", "FinalSettlementWorkflow", "SettlementChild"]
