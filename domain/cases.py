@@ -119,6 +119,10 @@ def escalation_note(level: int, why: str) -> str:
     return f"Avvik, eskalert til trinn {level} ({group}): {why}{top}"
 
 
+def reverse_by_hand_note(refusal: str) -> str:
+    return f"{refusal} Saken er trukket; reverser registreringen manuelt i SAP."
+
+
 def withdrawn_note(undone: list[str]) -> str:
     return (
         "Saken er trukket. Saksflyt har tatt tilbake, i omvendt rekkefølge: "

@@ -137,3 +137,31 @@ def registered_reply(new_end_date: date) -> str:
         f"Forlengelsen er registrert i SAP med ny sluttdato {format_date(new_end_date)} og "
         "godkjent av leder. Saken er fullført."
     )
+
+
+NOTED_FOR_HANDLER = (
+    "Innmelder har skrevet i saken mens forlengelsen venter på leders godkjenning. "
+    "Se svaret; endringer må føres manuelt i SAP."
+)
+
+
+def end_date_moved_reply(new_end_date: date) -> str:
+    return (
+        f"Ny sluttdato er endret til {format_date(new_end_date)}. Forlengelsen er registrert på "
+        "nytt i SAP med den nye datoen og sendt til leder for godkjenning."
+    )
+
+
+def change_not_used(problems: list[str]) -> str:
+    return (
+        "Endringen kunne ikke brukes: "
+        + " ".join(problems)
+        + " Forlengelsen venter fortsatt på leders godkjenning med datoen vi registrerte først."
+    )
+
+
+def too_late_to_move_reply(new_end_date: date) -> str:
+    return (
+        f"Leder hadde allerede godkjent forlengelsen da ny sluttdato {format_date(new_end_date)} "
+        "kom. Send et nytt skjema Forlengelse for den nye datoen."
+    )

@@ -20,12 +20,19 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
         REFUSED,
+        CancelRegistration,
         EmployeeRef,
         PayrollActivities,
         RegistrationRef,
         RegistrationResult,
     )
-    from domain.cases import Approval, ApprovalDecision, WaitState, payroll_refused_problem
+    from domain.cases import (
+        Approval,
+        ApprovalDecision,
+        WaitState,
+        payroll_refused_problem,
+        reverse_by_hand_note,
+    )
     from domain.employment import Employment
     from workflows.case import CaseConversation, CaseWorkflow
 
@@ -40,6 +47,10 @@ WAITING_FOR_MANAGER = "venter på leders godkjenning i SAP"
 # workflow.patched id: a manager who has not decided escalates the case (seed 000) instead of
 # leaving one reminder note.
 ESCALATION_LADDER = "escalation-ladder"
+# workflow.patched id: after asking the caller, read the case before showing it "I arbeid" again;
+# cases started before wrote the status first, which reopened a case the caller had just closed.
+READ_BEFORE_WORKING = "read-before-working"
+CHECKING = "kontrollerer skjemaet"
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -142,6 +153,31 @@ async def employment(employee_number: str) -> Employment | None:
         if sap_refusal(error) is None:
             raise
     return None
+
+
+def registered(registration_id: str) -> str:
+    """A registration in words for the case handler, as the withdrawal note names it."""
+    return f"registreringen {registration_id} i SAP"
+
+
+def withdrawable(case: CaseConversation, registration_id: str) -> None:
+    """Until the manager decides, a withdrawn case withdraws the registration in SAP."""
+
+    async def withdraw() -> None:
+        key = f"{workflow.info().workflow_id}/withdraw/{registration_id}"
+        try:
+            await sap(
+                PayrollActivities.cancel_registration,
+                CancelRegistration(idempotency_key=key, registration_id=registration_id),
+            )
+        except ActivityError as error:
+            refusal = sap_refusal(error)
+            if refusal is None:
+                raise
+            # The manager approved in the same moment: only a new registration reverses it.
+            await case.note(reverse_by_hand_note(refusal))
+
+    case.on_withdrawal(registered(registration_id), withdraw)
 
 
 def sap_refusal(error: ActivityError) -> str | None:

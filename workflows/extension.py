@@ -10,16 +10,22 @@ Steps:
 4. Warn the unit when a temporary employee of more than one year gets the decision less than one
    month before the end date (seed 001, "Annen fratredelse").
 5. Register the new end date in SAP, once; wait for the manager's approval (SAP decides). A
-   rejection goes to the caller, whose corrected form is registered anew.
-6. Complete the case with the new end date.
+   manager who does not decide escalates the case one rung at a time (seed 000,
+   "Avvikshåndtering"). A rejection goes to the caller, whose corrected form is registered anew.
+   A new end date the caller writes meanwhile is a new extension: SAP cannot change a pending
+   form, so it is withdrawn and the new date registered anew, back to the manager.
+6. Complete the case with the new end date. A case withdrawn before the manager decided (the
+   caller closed it) withdraws the registration in SAP again and tells the case handler so.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
+        CancelRegistration,
         PayrollActivities,
         RegisterExtension,
         RegistrationResult,
@@ -33,23 +39,38 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.extension import (
         CATEGORY,
+        NOTED_FOR_HANDLER,
         RECEIVED_REPLY,
+        ExtensionCheck,
         ExtensionForm,
         ExtensionInput,
         ExtensionResult,
+        change_not_used,
         check_form,
+        end_date_moved_reply,
         extension_problems,
         late_decision_warning,
         registered_reply,
+        too_late_to_move_reply,
     )
     from workflows.approval import (
+        CHECKING,
+        READ_BEFORE_WORKING,
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
         employment,
+        registered,
         registered_or_asked,
+        sap,
+        sap_refusal,
+        withdrawable,
     )
     from workflows.case import CaseClosed, CaseConversation
+
+# workflow.patched id: a new end date written while the manager decides is registered anew,
+# where cases started before only left a note for the case handler.
+END_DATE_MOVE = "extension-end-date-move"
 
 
 @workflow.defn(name="Extension")
@@ -59,6 +80,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         self.case = CaseConversation("extension", CATEGORY, input.case_number, input.timings)
         self.approval = ManagerApproval(self.case)
         self.warned = False
+        self.end_date_moves = 0
 
     @workflow.run
     async def run(self, input: ExtensionInput) -> ExtensionResult:
@@ -66,6 +88,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             await self.open_case(RECEIVED_REPLY)
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
+            await self.case.undo_if_withdrawn(closed.outcome)
             return ExtensionResult(case_number=input.case_number, outcome=closed.outcome)
         assert registration.end_date is not None
         await self.case.complete(registered_reply(registration.end_date))
@@ -79,7 +102,8 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
     async def _registered_and_approved(self) -> RegistrationResult:
         attempt = 0
         while True:
-            await self.case.move_to(WaitState.WORKING, "kontrollerer skjemaet")
+            if not workflow.patched(READ_BEFORE_WORKING):
+                await self.case.move_to(WaitState.WORKING, CHECKING)
             form = await self._checked_form()
             problems = await self._employment_problems(form)
             if problems:
@@ -89,7 +113,10 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             attempt += 1
             if registration is None:
                 continue
+            withdrawable(self.case, registration.registration_id)
             decided = await self.approval.wait(registration, self._caller_wrote)
+            # Approved, it has taken effect; rejected, it is dead in SAP: neither is withdrawn.
+            self.case.settled(registered(decided.registration_id))
             if decided.approval is Approval.APPROVED:
                 return decided
             await self.case.ask_caller([manager_rejected_problem(decided.reason)])
@@ -97,6 +124,8 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
     async def _checked_form(self) -> ExtensionForm:
         while True:
             snapshot = await self.case.read()
+            if workflow.patched(READ_BEFORE_WORKING):
+                await self.case.move_to(WaitState.WORKING, CHECKING)
             check = check_form(snapshot.texts)
             if check.form is not None:
                 return check.form
@@ -128,12 +157,67 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         )
 
     async def _caller_wrote(self, registration: RegistrationResult) -> RegistrationResult:
-        """SAP has no change of a pending extension: what the caller writes now is for the case
-        handler, who is told so."""
-        await self.case.read()
-        await self.case.note(
-            "Innmelder har skrevet i saken mens forlengelsen venter på leders godkjenning. "
-            "Se svaret; endringer må føres manuelt i SAP."
-        )
-        await self.case.move_to(WaitState.AWAITING_APPROVAL, WAITING_FOR_MANAGER)
+        """The caller wrote while the manager decides. A new end date moves the extension's
+        anchor date: it is registered anew. Anything else is for the case handler."""
+        snapshot = await self.case.read()
+        check = check_form(snapshot.texts)
+        changed = check.form is None or check.form.new_end_date != registration.end_date
+        detail = WAITING_FOR_MANAGER
+        if changed and workflow.patched(END_DATE_MOVE):
+            moved = await self._follow_form(check, registration)
+            if moved.registration_id != registration.registration_id:
+                detail = "sluttdatoen er endret; venter på leders nye godkjenning i SAP"
+            registration = moved
+        else:
+            await self.case.note(NOTED_FOR_HANDLER)
+        await self.case.move_to(WaitState.AWAITING_APPROVAL, detail)
         return registration
+
+    async def _follow_form(
+        self, check: ExtensionCheck, registration: RegistrationResult
+    ) -> RegistrationResult:
+        """Register the form's new end date anew if it can be; else tell the caller why not,
+        and the registration waiting for the manager stays as it is."""
+        problems = check.problems
+        if check.form is not None:
+            problems = await self._employment_problems(check.form)
+        if check.form is None or problems:
+            await self.case.reply(change_not_used(problems))
+            return registration
+        return await self._move_end_date(check.form, registration)
+
+    async def _move_end_date(
+        self, form: ExtensionForm, registration: RegistrationResult
+    ) -> RegistrationResult:
+        """SAP cannot change a form that waits for the manager: withdraw it, and register the
+        new end date on a new form, which goes to the manager (seed 001, "Forlengelse")."""
+        old = registration.registration_id
+        try:
+            await sap(
+                PayrollActivities.cancel_registration,
+                CancelRegistration(
+                    idempotency_key=f"{workflow.info().workflow_id}/withdraw/{old}",
+                    registration_id=old,
+                ),
+            )
+        except ActivityError as error:
+            if sap_refusal(error) is None:
+                raise
+            # The manager approved the old date in the same moment; the approval wait finds it.
+            await self.case.reply(too_late_to_move_reply(form.new_end_date))
+            return registration
+        self.case.settled(registered(old))
+        # One key per move: moving back to an earlier date is a new extension, not a repeat.
+        self.end_date_moves += 1
+        moved = await sap(
+            PayrollActivities.register_extension,
+            RegisterExtension(
+                idempotency_key=f"{workflow.info().workflow_id}/end-date/{self.end_date_moves}",
+                employee_number=form.employee_number,
+                new_end_date=form.new_end_date,
+            ),
+        )
+        withdrawable(self.case, moved.registration_id)
+        self.case.progress.registration_id = moved.registration_id
+        await self.case.reply(end_date_moved_reply(form.new_end_date))
+        return moved

@@ -70,7 +70,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.forms import format_date
     from domain.payroll_calendar import PayrollCalendar
-    from workflows.approval import ESCALATION_LADDER, dfo, employment, sap, sap_refusal
+    from workflows.approval import (
+        CHECKING,
+        ESCALATION_LADDER,
+        READ_BEFORE_WORKING,
+        dfo,
+        employment,
+        sap,
+        sap_refusal,
+    )
     from workflows.case import CaseClosed, CaseConversation, CaseWorkflow
 
 # Money is on the account at 00:00 on pay day (dfo-domain.md §2); SAP is asked the morning after.
@@ -132,8 +140,11 @@ class FinalSettlementWorkflow(CaseWorkflow):
     async def _checked_form(self) -> SettlementForm:
         """A valid form for an employee SAP knows; the caller is asked for what is wrong."""
         while True:
-            await self.case.move_to(WaitState.WORKING, "kontrollerer skjemaet")
+            if not workflow.patched(READ_BEFORE_WORKING):
+                await self.case.move_to(WaitState.WORKING, CHECKING)
             snapshot = await self.case.read()
+            if workflow.patched(READ_BEFORE_WORKING):
+                await self.case.move_to(WaitState.WORKING, CHECKING)
             check = check_form(snapshot.texts)
             problems = check.problems
             if check.form is not None:

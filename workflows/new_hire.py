@@ -8,11 +8,12 @@ Steps:
    missing or invalid is asked of the caller ("Venter på bruker"), with a reminder and a last day
    that ends before TOPdesk's ten days run out, then a clean close; each reply is re-checked.
 3. Register the hire in SAP, once (idempotency key per workflow and attempt). SAP's refusal goes
-   to the caller like a form problem.
+   to the caller like a form problem. Until the manager has decided, a withdrawn case (the caller
+   closed it) withdraws the registration in SAP again and tells the case handler so.
 4. Wait for the manager's approval (`workflows/approval.py`: SAP decides, the DFØ webhook is a
    hint). A start date changed in the case meanwhile moves the registration, which goes back to
-   the manager. A rejection goes to
-   the caller, whose corrected form is registered anew.
+   the manager. A manager who does not decide escalates the case one rung at a time (seed 000,
+   "Avvikshåndtering"). A rejection goes to the caller, whose corrected form is registered anew.
 5. Complete the case with a reply that says what was registered.
 """
 
@@ -45,11 +46,15 @@ with workflow.unsafe.imports_passed_through():
         start_date_moved_reply,
     )
     from workflows.approval import (
+        CHECKING,
+        READ_BEFORE_WORKING,
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
+        registered,
         registered_or_asked,
         sap,
+        withdrawable,
     )
     from workflows.case import CaseClosed, CaseConversation
 
@@ -71,6 +76,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             await self.open_case(RECEIVED_REPLY)
             registration = await self._registered_and_approved()
         except CaseClosed as closed:
+            await self.case.undo_if_withdrawn(closed.outcome)
             return NewHireResult(case_number=input.case_number, outcome=closed.outcome)
         await self.case.complete(
             registered_reply(registration.start_date, registration.employee_number)
@@ -85,14 +91,18 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
     async def _registered_and_approved(self) -> RegistrationResult:
         attempt = 0
         while True:
-            await self.case.move_to(WaitState.WORKING, "kontrollerer skjemaet")
+            if not workflow.patched(READ_BEFORE_WORKING):
+                await self.case.move_to(WaitState.WORKING, CHECKING)
             self.form = await self._checked_form()
             registration = await self._register(self.form, attempt)
             attempt += 1
             if registration is None:
                 continue
             self.registration = registration
+            withdrawable(self.case, registration.registration_id)
             decided = await self.approval.wait(registration, self._follow_changes)
+            # Approved, it has taken effect; rejected, it is dead in SAP: neither is withdrawn.
+            self.case.settled(registered(decided.registration_id))
             if decided.approval is Approval.APPROVED:
                 return decided
             await self.case.ask_caller([manager_rejected_problem(decided.reason)])
@@ -101,6 +111,8 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         """Read and check the form until it passes; the caller is asked for what is wrong."""
         while True:
             snapshot = await self.case.read()
+            if workflow.patched(READ_BEFORE_WORKING):
+                await self.case.move_to(WaitState.WORKING, CHECKING)
             check = check_form(snapshot.texts, today=workflow.now().date())
             if check.refusal is not None:
                 await self.case.close(check.refusal, outcome=CaseOutcome.REFUSED)

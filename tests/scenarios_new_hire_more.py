@@ -1,0 +1,69 @@
+"""More paths of the new-hire and extension routines for the replay corpus: the escalation ladder,
+a withdrawal that undoes the registration in SAP, and an end date moved while the manager decides.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import WorkflowHandle
+
+from domain.cases import CaseEvent, WaitState
+from tests.harness import Harness
+from workflows.new_hire import NewHireWorkflow
+
+ESCALATED = "Avvik, eskalert"
+MOVED_END_DATE = "31.12.2028"  # the form says 30.06.2028
+
+
+def escalations(h: Harness, number: str) -> list[str]:
+    """The notes the escalation ladder has left on the case, oldest first."""
+    return [note for note in h.notes(number) if note.startswith(ESCALATED)]
+
+
+async def withdraw(h: Harness, handle: WorkflowHandle, number: str) -> None:
+    """The caller closes the case in the portal; TOPdesk's webhook becomes this signal."""
+    h.topdesk.set_status(number, "Lukket")
+    await handle.signal(NewHireWorkflow.caller_replied, CaseEvent(event_id=f"closed-{number}"))
+
+
+async def escalated_then_approved(h: Harness) -> WorkflowHandle:
+    """The manager decides only after the case has climbed two rungs."""
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.env_sleep(timedelta(days=13))  # rung 1 after 7 days, rung 2 after 12
+    await h.wait_until(lambda: len(escalations(h, number)) >= 2, "two rungs")
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+async def withdrawn_after_registration(h: Harness) -> WorkflowHandle:
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await withdraw(h, handle, number)
+    await handle.result()
+    return handle
+
+
+async def end_date_moved_while_approving(h: Harness) -> WorkflowHandle:
+    number = h.submit_extension()
+    handle = await h.start_extension(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.reply(handle, number, f"Ny sluttdato: {MOVED_END_DATE}")
+    await h.wait_until(
+        lambda: any(MOVED_END_DATE in reply for reply in h.replies(number)), "the move confirmed"
+    )
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+SCENARIOS = {
+    "new_hire/escalated_then_approved": escalated_then_approved,
+    "new_hire/withdrawn_after_registration": withdrawn_after_registration,
+    "extension/end_date_moved_while_approving": end_date_moved_while_approving,
+}
