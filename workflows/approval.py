@@ -180,12 +180,17 @@ def withdrawable(case: CaseConversation, registration_id: str) -> None:
     case.on_withdrawal(registered(registration_id), withdraw)
 
 
-def sap_refusal(error: ActivityError) -> str | None:
-    """SAP's reason when it refused a request as it stands; None for any other failure."""
+def refused(error: ActivityError, kind: str) -> str | None:
+    """The system's reason when it refused a request as it stands (a final error of type
+    `kind`, activities/errors.py); None for any other failure."""
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == REFUSED:
+    if isinstance(cause, ApplicationError) and cause.type == kind:
         return cause.message
     return None
+
+
+def sap_refusal(error: ActivityError) -> str | None:
+    return refused(error, REFUSED)
 
 
 class ApprovedCaseWorkflow(CaseWorkflow):
