@@ -3,6 +3,8 @@
     saksflyt dev [--demo] [--once]   the embedded stack on loopback (and the demo)
     saksflyt worker | intake | simulator   one process of the stack
     saksflyt replay FILE...          replay recorded histories against this code
+    saksflyt schedules               create or update the end-date watch's and the quarterly
+                                     follow-up's schedules on the configured cluster
 
 Every command that used a Temporal client ends with `os._exit` after flushing its output: the
 SDK's bridge threads can abort an exiting interpreter (temporal-practices §2.10), and a command's
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     command("simulator", _simulator, "run the TOPdesk simulator")
     replay = command("replay", _replay, "replay recorded histories against this code")
     replay.add_argument("files", nargs="+", type=Path, help="history JSON files")
+    command("schedules", _schedules, "create or update the schedules on the configured cluster")
     return parser
 
 
@@ -125,6 +128,23 @@ def _simulator(settings: Settings, args: argparse.Namespace) -> int:
             "--webhook-secret", settings.webhook_secret.get_secret_value(),
         ]
     )  # fmt: skip
+
+
+def _schedules(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.schedules import ensure_schedules
+    from workers.temporal import connect
+
+    async def ensure() -> list[str]:
+        return await ensure_schedules(await connect(settings), settings)
+
+    try:
+        done = _run(ensure())
+    except RuntimeError as error:  # the SDK's "Failed client connect"
+        print(f"Fikk ikke kontakt med Temporal på {settings.temporal_address}: {error}")
+        return 1
+    for line in done:
+        print(line)
+    return 0
 
 
 def _replay(settings: Settings, args: argparse.Namespace) -> int:

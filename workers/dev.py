@@ -25,6 +25,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.common import SearchAttributeKey
 
+from workers.schedules import ensure_schedules
 from workers.settings import Settings
 from workers.temporal import binary, connect
 from workflows import search_attributes
@@ -106,6 +107,7 @@ class DevStack:
         try:
             for service in self.services():
                 self._start(service)
+            self._ensure_schedules()
         except BaseException:
             self.stop()
             raise
@@ -147,6 +149,14 @@ class DevStack:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+    # -- the processes the centre starts itself: their schedules, once the worker polls --------
+    def _ensure_schedules(self) -> None:
+        async def ensure() -> list[str]:
+            return await ensure_schedules(await connect(self.settings), self.settings)
+
+        for line in asyncio.run(ensure()):
+            print(f"  {'schedule':<18} {line}", flush=True)
 
     def _polled(self) -> bool:
         """The worker is ready once Temporal sees it polling the task queue."""

@@ -1,0 +1,342 @@
+"""End-date watch (seed 001, "Annen fratredelse"): which run it watches and which end dates it
+covers, whom it stops and whom it leaves alone, and the workflow on the time-skipping test server
+(asleep until the watch day, SAP stops once, one TOPdesk case per unit, once)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from temporalio.client import WorkflowHandle
+
+from domain.cases import OSLO
+from domain.employment import Employment
+from domain.follow_ups import (
+    EXTERNAL_NUMBER_LENGTH,
+    SERVICE_CENTRE_EMAIL,
+    UNIT_CASE_CATEGORY,
+    EndDateWatchInput,
+    EndDateWatchResult,
+    WatchPlan,
+    announced_employee,
+    by_unit,
+    plan_watch,
+    select_for_stop,
+    unit_case_key,
+)
+from domain.payroll_calendar import PayrollCalendar
+from tests.harness import Harness
+from tests.scenarios_end_date_watch import (
+    ACTS,
+    ALREADY_STOPPED,
+    DONE,
+    FIRED,
+    FYSIKK,
+    IDI,
+    IMF,
+    LEFT_ALONE,
+    STOPPED,
+    UNIT_EMAIL,
+    WATCH_ID,
+    at,
+    employee,
+    extension_form,
+    listed,
+    result_at,
+    result_of,
+    seed,
+    settlement_form,
+    start_watch,
+    stops_pay_and_tells_units,
+    unit_cases,
+)
+from workflows.end_date_watch import EndDateWatch
+
+CALENDAR = PayrollCalendar()
+
+
+def plan(today: date, days_before_cutoff: int = 2) -> WatchPlan:
+    return plan_watch(CALENDAR, today, days_before_cutoff)
+
+
+# -- rules: the run watched, the watch day, the coming month ---------------------------------
+
+
+def test_the_watch_started_on_the_first_is_for_next_months_run_and_covers_that_month():
+    assert plan(date(2027, 1, 1)) == WatchPlan(
+        pay_day=date(2027, 2, 12),
+        cutoff=date(2027, 1, 28),
+        watch_day=date(2027, 1, 26),  # two working days before the cut-off
+        ending_from=date(2027, 1, 26),
+        ending_until=date(2027, 2, 28),
+    )
+
+
+def test_the_december_watch_is_for_the_january_run_and_covers_january_of_the_next_year():
+    december = plan(date(2027, 12, 1))
+    assert (december.pay_day, december.cutoff, december.watch_day) == (
+        date(2028, 1, 12),
+        date(2027, 12, 28),
+        date(2027, 12, 24),  # Christmas Eve is a working day; 25 and 26 December are not
+    )
+    assert (december.ending_from, december.ending_until) == (date(2027, 12, 24), date(2028, 1, 31))
+    january = plan(date(2028, 1, 1))
+    assert january.pay_day == date(2028, 2, 11)  # the 12th is a Saturday
+    assert january.ending_until == date(2028, 2, 29)  # a leap year
+
+
+def test_easter_moves_the_watch_day_earlier():
+    # Pay day 12.04.2027; the cut-off 11 working days before skips Maundy Thursday, Good Friday
+    # and Easter Monday (25, 26 and 29 March 2027), and the watch day two more.
+    april = plan(date(2027, 3, 1))
+    assert (april.pay_day, april.cutoff, april.watch_day) == (
+        date(2027, 4, 12),
+        date(2027, 3, 23),
+        date(2027, 3, 19),
+    )
+
+
+def test_on_its_watch_day_the_watch_is_for_that_run_and_the_day_after_for_the_next():
+    assert plan(date(2027, 1, 26)).pay_day == date(2027, 2, 12)
+    assert plan(date(2027, 1, 27)).pay_day == date(2027, 3, 12)
+
+
+def test_the_watch_day_setting_counts_working_days_before_the_cutoff():
+    assert plan(date(2027, 1, 1), days_before_cutoff=0).watch_day == date(2027, 1, 28)
+    assert plan(date(2027, 1, 1), days_before_cutoff=5).watch_day == date(2027, 1, 21)
+
+
+def test_consecutive_watches_leave_no_end_date_uncovered():
+    today = date(2026, 1, 1)
+    previous = plan(today)
+    while today < date(2030, 1, 1):
+        today = previous.watch_day + timedelta(days=1)
+        following = plan(today)
+        assert following.pay_day > previous.pay_day
+        assert following.ending_from <= previous.ending_until + timedelta(days=1)
+        assert following.watch_day <= previous.ending_until  # acts before the month it covers
+        previous = following
+
+
+# -- rules: who has told the centre, who is stopped, who is told ------------------------------
+
+
+def test_the_employee_number_is_read_from_the_form_text_of_each_open_case():
+    header = "01-01-2027 06:00 [GMT +1:00] Kari Hansen:"
+    assert announced_employee([f"{header}\n{extension_form('05001234', 'Kari')}"]) == "05001234"
+    assert announced_employee([settlement_form("05009876", "Ola")]) == "05009876"
+    assert announced_employee(["Navn: Kari<br>Ansattnr: 05004321"]) == "05004321"
+    assert announced_employee(["Ansattnummer: 5001234"]) is None  # not a key SAP knows
+    assert announced_employee(["Hei, se vedlegg."]) is None
+
+
+def employment(number: str, end: date | None, **fields: object) -> Employment:
+    return Employment.model_validate(
+        {"employee_number": number, "start_date": date(2024, 1, 1), "end_date": end, **fields}
+    )
+
+
+def test_only_those_without_a_case_still_paid_and_in_no_other_position_are_stopped():
+    end = date(2027, 2, 15)
+    selection = select_for_stop(
+        [
+            employment("05000001", end),
+            employment("05000002", end),  # a case is open
+            employment("05000003", end, pay_stopped_from=date(2027, 2, 16)),
+            employment("05000004", end, pay_stopped_from=date(2027, 2, 20)),  # stops too late
+            employment("05000005", end, other_position=True),
+        ],
+        announced={"05000002"},
+    )
+    assert [e.employee_number for e in selection.to_stop] == ["05000001", "05000004"]
+    assert [e.employee_number for e in selection.announced] == ["05000002"]
+    assert [e.employee_number for e in selection.already_stopped] == ["05000003"]
+    assert [e.employee_number for e in selection.other_position] == ["05000005"]
+
+
+def test_each_unit_is_told_at_its_own_address_or_else_at_the_service_centres():
+    groups = by_unit(
+        [
+            employment("05000001", None, unit=IMF, unit_email="imf-hr@ntnu.no"),
+            employment("05000002", None, unit=FYSIKK),
+            employment("05000003", None, unit=IMF),
+        ],
+        SERVICE_CENTRE_EMAIL,
+    )
+    assert [(g.unit, g.caller_email, [e.employee_number for e in g.employees]) for g in groups] == [
+        (FYSIKK, SERVICE_CENTRE_EMAIL, ["05000002"]),
+        (IMF, "imf-hr@ntnu.no", ["05000001", "05000003"]),
+    ]
+
+
+def test_the_unit_case_key_is_one_per_run_and_unit_and_fits_topdesk():
+    key = unit_case_key(WATCH_ID, IDI)
+    assert key == unit_case_key(WATCH_ID, IDI)
+    assert key != unit_case_key(WATCH_ID, IMF)
+    assert key != unit_case_key("end-date-watch-2027-02-01T05:00:00Z", IDI)
+    assert key.startswith(f"{WATCH_ID}/") and len(key) <= EXTERNAL_NUMBER_LENGTH
+    long = unit_case_key("x" * 80, IDI)
+    assert len(long) <= EXTERNAL_NUMBER_LENGTH and long != unit_case_key("x" * 81, IDI)
+
+
+# -- the workflow -----------------------------------------------------------------------------
+
+
+def stopped_from(h: Harness, number: str) -> date | None:
+    return h.sap.employee(number).lonn_stoppet_fra
+
+
+async def watched(h: Harness) -> EndDateWatchResult:
+    return await result_of(h, await stops_pay_and_tells_units(h))
+
+
+async def acted_at(handle: WorkflowHandle) -> datetime:
+    """When the workflow first called a system, from its history (Norwegian time)."""
+    history = await handle.fetch_history()
+    first = next(
+        e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+    )
+    return first.event_time.ToDatetime(tzinfo=UTC).astimezone(OSLO)
+
+
+async def test_the_watch_sleeps_until_the_watch_day_and_then_stops_pay(h: Harness):
+    seed(h)
+    await at(h, FIRED)
+    handle = await start_watch(h)
+    watch_plan = await handle.query(EndDateWatch.plan)
+    assert watch_plan.watch_day == date(2027, 1, 26)
+    await at(h, datetime(2027, 1, 26, 6, 59, tzinfo=OSLO))
+
+    assert all(stopped_from(h, number) is None for number in STOPPED)
+    assert unit_cases(h) == {}
+    result = await result_at(h, handle, DONE)
+
+    acted = await acted_at(handle)
+    assert ACTS <= acted < ACTS + timedelta(minutes=1)
+    assert result.stopped == len(STOPPED)
+    for number, person in STOPPED.items():
+        assert person.sluttdato is not None
+        assert stopped_from(h, number) == person.sluttdato + timedelta(days=1)
+
+
+async def test_employees_with_an_open_case_stopped_pay_or_another_position_are_left_alone(
+    h: Harness,
+):
+    result = await watched(h)
+
+    assert stopped_from(h, ALREADY_STOPPED.ansattnummer) == date(2027, 2, 6)  # as it was
+    for person in LEFT_ALONE:
+        if person is not ALREADY_STOPPED:
+            assert stopped_from(h, person.ansattnummer) is None, person.navn
+    assert (result.announced, result.already_stopped, result.other_position) == (2, 1, 1)
+
+
+async def test_end_dates_outside_the_watch_day_to_the_end_of_the_coming_month_are_not_reported(
+    h: Harness,
+):
+    result = await watched(h)
+
+    # 26.01 and 28.02 are in; 25.01, 01.03 and a permanent position are not in SAP's report
+    assert result.in_report == len(STOPPED) + 4
+    assert result.plan.ending_from == date(2027, 1, 26)
+    assert result.plan.ending_until == date(2027, 2, 28)
+
+
+async def test_each_unit_gets_one_case_listing_exactly_its_stopped_employees(h: Harness):
+    result = await watched(h)
+
+    cases = unit_cases(h)
+    assert sorted(cases) == sorted(result.case_numbers)
+    by_unit_name = {case.unit: case for case in result.cases}
+    assert sorted(by_unit_name) == sorted([FYSIKK, IDI, IMF])
+    for unit, case in by_unit_name.items():
+        expected = {n for n, person in STOPPED.items() if person.organisasjon == unit}
+        assert set(case.employee_numbers) == expected
+        text = cases[case.case_number]
+        assert listed(text) == expected
+        incident = h.topdesk.get_incident(case.case_number)
+        assert incident.caller is not None
+        assert incident.caller.email == UNIT_EMAIL.get(unit, SERVICE_CENTRE_EMAIL)
+        assert incident.category is not None and incident.category.name == UNIT_CASE_CATEGORY
+    idi = cases[by_unit_name[IDI].case_number]
+    assert "Kari Nordmann" in idi and "15.02.2027" in idi and "16.02.2027" in idi
+    assert "Forlengelse" in idi and "Fratredelse" in idi and "12.02.2027" in idi
+
+
+async def test_a_second_run_of_the_same_workflow_opens_no_second_case_and_stops_nothing_twice(
+    h: Harness,
+):
+    first = await watched(h)
+    later = DONE + timedelta(minutes=10)
+    again = await result_at(h, await start_watch(h), later)  # same id: all stopped by now
+
+    assert (again.stopped, again.already_stopped, again.cases) == (0, 1 + len(STOPPED), [])
+    # A retry that finds SAP as it was before the first stop: the same keys find the first
+    # answers, in SAP and in TOPdesk.
+    for person in STOPPED.values():
+        h.sap.add_employee(person)
+    retried = await result_at(h, await start_watch(h), later + timedelta(minutes=10))
+
+    assert retried.stopped == len(STOPPED)
+    assert sorted(retried.case_numbers) == sorted(first.case_numbers)
+    assert len(unit_cases(h)) == 3
+    assert all(stopped_from(h, number) is None for number in STOPPED)  # not stopped a 2nd time
+
+
+async def test_another_run_of_the_schedule_opens_its_own_cases(h: Harness):
+    first = await watched(h)
+    for person in STOPPED.values():
+        h.sap.add_employee(person)
+    other_run = await start_watch(h, "end-date-watch-2027-01-02T05:00:00Z")
+    other = await result_at(h, other_run, DONE + timedelta(minutes=10))
+
+    assert set(other.case_numbers).isdisjoint(first.case_numbers)
+
+
+async def test_a_watch_with_nobody_to_stop_opens_no_case(h: Harness):
+    h.sap.add_employee(ALREADY_STOPPED)
+    await at(h, FIRED)
+    result = await result_at(h, await start_watch(h), DONE)
+
+    assert (result.stopped, result.cases) == (0, [])
+    assert unit_cases(h) == {}
+
+
+async def test_the_december_watch_stops_pay_for_end_dates_in_january(h: Harness):
+    h.sap.add_employee(employee("05000001", "Kari Nordmann", IDI, date(2028, 1, 31)))
+    h.sap.add_employee(employee("05000002", "Ola Hansen", IDI, date(2028, 2, 1)))
+    await at(h, datetime(2027, 12, 1, 6, 0, tzinfo=OSLO))
+    handle = await start_watch(h, "end-date-watch-2027-12-01T05:00:00Z")
+    result = await result_at(h, handle, datetime(2027, 12, 24, 7, 10, tzinfo=OSLO))
+
+    assert (await acted_at(handle)).date() == date(2027, 12, 24)
+    assert stopped_from(h, "05000001") == date(2028, 2, 1)
+    assert stopped_from(h, "05000002") is None
+    [case] = result.cases
+    assert "12.01.2028" in unit_cases(h)[case.case_number]
+
+
+async def test_the_watch_day_is_a_setting_of_the_input(h: Harness):
+    h.sap.add_employee(employee("05000001", "Kari Nordmann", IDI, date(2027, 2, 15)))
+    await at(h, FIRED)
+    late = EndDateWatchInput(watch_working_days_before_cutoff=0)
+    handle = await start_watch(h, input=late)
+    await result_at(h, handle, datetime(2027, 1, 28, 7, 10, tzinfo=OSLO))
+
+    assert (await acted_at(handle)).date() == date(2027, 1, 28)
+
+
+async def test_an_sap_outage_on_the_watch_day_recovers(h: Harness):
+    seed(h)
+    await at(h, FIRED)
+    h.sap.inject_fault("unavailable", times=3)
+    handle = await start_watch(h)
+    result = await result_at(h, handle, DONE)
+
+    assert result.stopped == len(STOPPED)
+    history = await handle.fetch_history()
+    attempts = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert attempts[0] == 4  # SAP's report, asked until SAP answered
