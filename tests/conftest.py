@@ -11,6 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.dfo.archive import ArchiveStub
+from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
@@ -56,6 +57,11 @@ def archive(tmp_path: Path) -> ArchiveStub:
 
 
 @pytest.fixture
+def portal(tmp_path: Path) -> PortalStub:
+    return PortalStub(tmp_path / "portal.db")
+
+
+@pytest.fixture
 async def h(
     env: WorkflowEnvironment,
     topdesk: TopdeskClient,
@@ -63,6 +69,7 @@ async def h(
     sap: SapStub,
     spk: SpkStub,
     archive: ArchiveStub,
+    portal: PortalStub,
 ) -> AsyncIterator[Harness]:
     task_queue = f"tq-{uuid.uuid4()}"
     # A bug in workflow code fails the workflow at once here, instead of retrying its task (and
@@ -70,9 +77,11 @@ async def h(
     async with build_worker(
         env.client,
         task_queue,
-        Systems(topdesk, sap, spk, archive),
+        Systems(topdesk, sap, spk, archive, portal),
         workflow_failure_exception_types=[Exception],
     ):
-        harness = Harness(env.client, task_queue, topdesk, simulator, sap, env, spk, archive)
+        harness = Harness(
+            env.client, task_queue, topdesk, simulator, sap, env, spk, archive, portal=portal
+        )
         yield harness
         await harness.finish()

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.dfo.archive import ArchiveStub
+from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import Employee, SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
@@ -97,6 +98,7 @@ class Harness:
     archive: ArchiveStub
     timings: CaseTimings = field(default_factory=CaseTimings)
     started: list[WorkflowHandle] = field(default_factory=list)
+    portal: PortalStub | None = None  # the DFØ portal, for the processes it starts
 
     async def env_sleep(self, duration: timedelta) -> None:
         """Let `duration` pass on the test server's clock."""

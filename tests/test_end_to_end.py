@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.dfo.archive import ArchiveStub
+from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import ApprovalState, SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
@@ -98,7 +99,11 @@ async def test_a_form_submitted_in_topdesk_ends_as_an_approved_hire_and_a_comple
     sap = SapStub(tmp_path / "sap.db")
     client = dev_server.client
     systems = Systems(
-        topdesk, sap, SpkStub(tmp_path / "spk.db"), ArchiveStub(tmp_path / "archive.db")
+        topdesk,
+        sap,
+        SpkStub(tmp_path / "spk.db"),
+        ArchiveStub(tmp_path / "archive.db"),
+        PortalStub(tmp_path / "portal.db"),
     )
     async with build_worker(client, settings.task_queue, systems):
         number = topdesk.create_incident(

@@ -12,12 +12,13 @@ import hmac
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -27,12 +28,16 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.cases import ApprovalDecision, CaseEvent
 from domain.new_hire import NewHireInput
+from domain.resignation import ResignationInput
 from workers.settings import Settings
 from workflows.new_hire import NewHireWorkflow
+from workflows.resignation import ResignationWorkflow
 
 log = structlog.get_logger(__name__)
 
 CASE_NUMBER = r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}$"
+# A DFØ portal form id, such as OPP-000001; it becomes part of a workflow id.
+FORM_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 
 
 class TopdeskWebhook(BaseModel):
@@ -65,6 +70,38 @@ class DfoWebhook(BaseModel):
     event_id: str | None = Field(default=None, max_length=100)
 
 
+class DfoResignation(BaseModel):
+    """The DFØ portal's word that an employee submitted a resignation: it names the form, which
+    the workflow then reads from the portal."""
+
+    event: Literal["resignation_submitted"]
+    form_id: str = Field(pattern=FORM_ID)
+    event_id: str | None = Field(default=None, max_length=100)
+
+
+class DfoEventKind(BaseModel):
+    """The one field every DFØ event has: which kind it is, and so which model checks it."""
+
+    event: Literal["approved", "rejected", "resignation_submitted"]
+
+
+DfoEvent = DfoWebhook | DfoResignation
+
+
+async def dfo_event(body: Annotated[dict[str, Any], Body()]) -> DfoEvent:
+    """DFØ sends every kind of event to one address, told apart by `event`; each kind is checked
+    strictly, and a refusal names the field the way FastAPI's own does (`["body", field]`),
+    which a pydantic tagged union would not (it puts the tag in the path)."""
+    try:
+        kind = DfoEventKind.model_validate(body).event
+        model = DfoResignation if kind == "resignation_submitted" else DfoWebhook
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None
+
+
 DuplicateAction = Literal["already_started", "case_finished"]
 
 
@@ -75,6 +112,11 @@ class Accepted(BaseModel):
 
 def new_hire_id(case_number: str) -> str:
     return f"new-hire-{case_number}"
+
+
+def resignation_id(form_id: str) -> str:
+    """DESIGN.md: the resignation the DFØ portal starts is keyed on the portal's form id."""
+    return f"resignation-{form_id}"
 
 
 def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> FastAPI:
@@ -118,8 +160,16 @@ def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> 
         return accepted
 
     @app.post("/webhooks/dfo", status_code=202, dependencies=[Depends(authenticated)])
-    async def dfo_webhook(body: DfoWebhook, request: Request) -> Accepted:
+    async def dfo_webhook(
+        body: Annotated[DfoEvent, Depends(dfo_event)], request: Request
+    ) -> Accepted:
         client: Client = request.app.state.client
+        if isinstance(body, DfoResignation):
+            accepted = await _start_resignation(client, settings.task_queue, body)
+            log.info(
+                "intake.dfo", form_id=body.form_id, case_event=body.event, action=accepted.action
+            )
+            return accepted
         workflow_id = new_hire_id(body.case_number)
         decision = ApprovalDecision(
             event_id=body.event_id or str(uuid.uuid4()),
@@ -174,6 +224,25 @@ async def _route_topdesk(client: Client, task_queue: str, body: TopdeskWebhook) 
     except WorkflowAlreadyStartedError:
         return Accepted(workflow_id=workflow_id, action="case_finished")
     return Accepted(workflow_id=workflow_id, action="signalled")
+
+
+async def _start_resignation(client: Client, task_queue: str, body: DfoResignation) -> Accepted:
+    """Start the resignation once per portal form: a repeated event finds the running (or
+    finished) workflow, and is answered as a repeated TOPdesk "created" webhook is."""
+    workflow_id = resignation_id(body.form_id)
+    try:
+        await client.start_workflow(
+            ResignationWorkflow.run,
+            ResignationInput(form_id=body.form_id),
+            id=workflow_id,
+            task_queue=task_queue,
+            # As for TOPdesk cases: a failed run may be started again (after a fix), since every
+            # side effect carries a stable key; a finished one never is.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
+    return Accepted(workflow_id=workflow_id, action="started")
 
 
 async def _duplicate(client: Client, workflow_id: str) -> DuplicateAction:

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         return self.data_dir / "archive-stub.db"
 
     @property
+    def portal_stub_path(self) -> Path:
+        return self.data_dir / "portal-stub.db"
+
+    @property
     def simulator_path(self) -> Path:
         return self.data_dir / "topdesk-simulator.db"
 

@@ -14,19 +14,33 @@ from temporalio.worker import Worker
 from activities.archive import ArchiveActivities
 from activities.payroll import PayrollActivities
 from activities.pension import PensionActivities
+from activities.portal import PortalActivities
 from activities.topdesk import TopdeskActivities
 from adapters.dfo.archive import ArchivePort, ArchiveStub
+from adapters.dfo.portal import PortalPort, PortalStub
 from adapters.dfo.sap import PayrollPort, SapStub
 from adapters.dfo.spk import PensionPort, SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.port import TopdeskPort
 from workers.settings import Settings
 from workers.temporal import connect
+from workflows.end_date_watch import EndDateWatch
 from workflows.extension import ExtensionWorkflow
 from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.new_hire import NewHireWorkflow
+from workflows.pension import PensionWorkflow
+from workflows.quarterly_follow_up import QuarterlyFollowUp
+from workflows.resignation import ResignationWorkflow
 
-WORKFLOWS: list[type] = [NewHireWorkflow, ExtensionWorkflow, FinalSettlementWorkflow]
+WORKFLOWS: list[type] = [
+    NewHireWorkflow,
+    ExtensionWorkflow,
+    FinalSettlementWorkflow,
+    ResignationWorkflow,
+    PensionWorkflow,
+    EndDateWatch,
+    QuarterlyFollowUp,
+]
 MAX_CONCURRENT_ACTIVITIES = 20
 
 
@@ -38,6 +52,7 @@ class Systems:
     payroll: PayrollPort
     pension: PensionPort
     archive: ArchivePort
+    portal: PortalPort
 
     def activities(self) -> list[Callable[..., Any]]:
         """Every activity of every system's activity class."""
@@ -46,6 +61,7 @@ class Systems:
             PayrollActivities(self.payroll),
             PensionActivities(self.pension),
             ArchiveActivities(self.archive),
+            PortalActivities(self.portal),
         )
         return [
             getattr(group, name)
@@ -78,6 +94,7 @@ def systems_from(settings: Settings) -> Systems:
         payroll=SapStub(settings.sap_stub_path),
         pension=SpkStub(settings.spk_stub_path),
         archive=ArchiveStub(settings.archive_stub_path),
+        portal=PortalStub(settings.portal_stub_path),
     )
 
 

@@ -238,6 +238,11 @@ class CaseConversation:
         self._set_progress(WaitState.DONE, "trukket", None)
         await self.note(withdrawn_note(undone))
 
+    def ended(self, outcome: CaseOutcome) -> None:
+        """The case has ended as TOPdesk already shows it (completed by a child workflow on the
+        same case, or closed by the caller): mark it done here without writing to it again."""
+        self._set_progress(WaitState.DONE, outcome.value, None)
+
     async def complete(self, reply: str) -> None:
         """Tell the caller the outcome and complete the case ("Fullført")."""
         await self.write(

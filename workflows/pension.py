@@ -55,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.cases import (
         OSLO,
-        TOPDESK_STATUS_OF,
         Approval,
         CaseEvent,
         CaseOutcome,
@@ -467,8 +466,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
             await self.case.note(filed_stays_note([filed.journal_post for filed in self.filed]))
         if outcome is CaseOutcome.CLOSED_WITHOUT_REPLY and self.message is not None:
             await self.case.note(unanswered_note(self.message.receipt_id))
-        self.case.topdesk_status = TOPDESK_STATUS_OF[WaitState.DONE]
-        await self.case.move_to(WaitState.DONE, outcome.value)
+        self.case.ended(outcome)
         result = self._result(outcome)
         result.settlement_id = settlement_id
         return result

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from adapters.dfo.archive import ArchiveStub
+from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
@@ -40,11 +41,20 @@ async def record(name: str) -> Path:
             sap = SapStub(Path(scratch) / "sap.db")
             spk = SpkStub(Path(scratch) / "spk.db")
             archive = ArchiveStub(Path(scratch) / "archive.db")
+            portal = PortalStub(Path(scratch) / "portal.db")
             task_queue = f"record-{uuid.uuid4()}"
-            systems = Systems(topdesk, sap, spk, archive)
+            systems = Systems(topdesk, sap, spk, archive, portal)
             async with build_worker(env.client, task_queue, systems):
                 harness = Harness(
-                    env.client, task_queue, topdesk, simulator, sap, env, spk, archive
+                    env.client,
+                    task_queue,
+                    topdesk,
+                    simulator,
+                    sap,
+                    env,
+                    spk,
+                    archive,
+                    portal=portal,
                 )
                 handle = await SCENARIOS[name](harness)
                 history = await handle.fetch_history()
