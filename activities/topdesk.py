@@ -12,6 +12,9 @@ from adapters.topdesk.models import Incident, NewIncident, Ref
 from adapters.topdesk.port import TopdeskPort
 from domain.cases import TopdeskStatus
 
+# The error type a workflow sees when it would change the status of a case the caller closed.
+CASE_CLOSED = "CaseClosedByCaller"
+
 
 class CaseRef(BaseModel):
     case_number: str
@@ -138,6 +141,10 @@ class TopdeskActivities:
 
     def _apply(self, write: CaseWrite) -> Incident:
         number = write.case_number
+        if write.status is not None and self.topdesk.get_incident(number).closed:
+            # An open status would reopen a case the caller has closed since the workflow last
+            # read it: the withdrawal would be lost. The workflow is told instead.
+            raise ApplicationError(f"case {number} is closed", type=CASE_CLOSED, non_retryable=True)
         if write.operator_group:
             incident = self.topdesk.set_operator_group(number, write.operator_group)
             if not (write.note or write.reply or write.status):

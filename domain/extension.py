@@ -132,10 +132,13 @@ class ExtensionResult(BaseModel):
     new_end_date: date | None = None
 
 
-def registered_reply(new_end_date: date) -> str:
+def registered_reply(new_end_date: date, confirmed: bool = False) -> str:
+    letter = (
+        " Den ansatte har fått en bekreftelse, som er lagret i personalmappen." if confirmed else ""
+    )
     return (
         f"Forlengelsen er registrert i SAP med ny sluttdato {format_date(new_end_date)} og "
-        "godkjent av leder. Saken er fullført."
+        f"godkjent av leder.{letter} Saken er fullført."
     )
 
 

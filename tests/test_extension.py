@@ -108,6 +108,25 @@ async def test_an_extension_is_registered_approved_and_moves_the_end_date_in_sap
     assert "30.06.2028" in h.replies(number)[-1] and h.topdesk.get_incident(number).completed
 
 
+async def test_once_approved_the_employee_gets_the_confirmation_letter_filed_in_the_personnel_file(
+    h: Harness,
+):
+    h.sap.add_employee(Employee(ansattnummer=EMPLOYEE, startdato=date(2025, 1, 1),
+                                sluttdato=date(2027, 6, 30)))  # fmt: skip
+    number, handle = await start(h)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    personnel_file = h.archive.find_or_create_personnel_file(EMPLOYEE, "-", 2026, "probe")
+    assert h.archive.documents(personnel_file.saksnummer) == []  # nothing before the approval
+    await h.decide(handle)
+    await handle.result()
+
+    [letter] = h.archive.documents(personnel_file.saksnummer)
+    assert letter.mottaker and letter.kopi_til is None
+    text = h.archive.document_text(letter.journalpostnummer)
+    assert "ny sluttdato 30.06.2028" in text and number in text
+    assert "bekreftelse" in h.replies(number)[-1]
+
+
 async def test_an_end_date_not_after_the_current_goes_back_to_the_caller(h: Harness):
     h.sap.add_employee(Employee(ansattnummer=EMPLOYEE, startdato=date(2025, 1, 1),
                                 sluttdato=date(2028, 12, 31)))  # fmt: skip

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 from adapters.dfo.sap import ApprovalState
 from domain.cases import CaseOutcome, WaitState
+from domain.extension import NOTED_FOR_HANDLER
 from tests import scenarios_new_hire_more as more
 from tests.harness import EXTENSION_FORM, Harness, form_without
-from workflows.extension import NOTED_FOR_HANDLER
 from workflows.new_hire import NewHireWorkflow
 
 WITHDRAWN_NOTE = "Saken er trukket"
@@ -212,3 +212,35 @@ async def test_an_end_date_moved_after_the_manager_approved_tells_the_caller_to_
     assert result.outcome is CaseOutcome.REGISTERED and result.new_end_date == date(2028, 6, 30)
     assert [r.id for r in h.sap.registrations()] == [registration.id]
     assert any("nytt skjema Forlengelse" in reply for reply in h.replies(number))
+
+
+# -- a case closed while saksflyt was not looking -------------------------------------------------
+
+
+async def test_a_case_closed_unseen_is_never_reopened_by_a_status_change(h: Harness):
+    """The caller closes the case and no webhook comes; the manager then rejects, and asking
+    the caller again would move the case to "Venter på bruker", reopening it."""
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    h.topdesk.set_status(number, "Lukket")
+    await h.decide(handle, approved=False, reason="Feil stilling")
+
+    assert (await handle.result()).outcome is CaseOutcome.WITHDRAWN
+    assert h.topdesk.get_incident(number).closed
+    assert h.status(number) == "Lukket"
+
+
+async def test_a_routine_that_ends_on_a_case_closed_unseen_tells_the_handler_the_outcome(
+    h: Harness,
+):
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    h.topdesk.set_status(number, "Lukket")
+    await h.decide(handle)
+
+    assert (await handle.result()).outcome is CaseOutcome.REGISTERED
+    assert h.topdesk.get_incident(number).closed
+    [note] = [note for note in h.notes(number) if note.startswith("Saken var lukket")]
+    assert "registrert" in note

@@ -1,9 +1,11 @@
-"""The demo of `make run`: sample new-hire forms carried through the running stack.
+"""The demo of `make run`: sample forms carried through the running stack.
 
-It plays the people around the cases: the unit's HR submits forms in TOPdesk (the simulator sends
-the "created" webhooks to the intake), answers when asked, and the manager approves or rejects in
-the DFØ portal (a webhook to the intake). It prints every change of a case's wait state as it
-happens, and a summary once every case has settled.
+It plays the people around the cases: the unit's HR submits new-hire forms in TOPdesk (the
+simulator sends the "created" webhooks to the intake), answers when asked, and the manager
+approves or rejects in the DFØ portal (a webhook to the intake); an employee resigns in the DFØ
+portal (its stub posts the event to the intake), and that case settles once its final settlement
+waits for the payroll run of the month after the last day. It prints every change of a case's
+wait state as it happens, and a summary once every case has settled.
 """
 
 from __future__ import annotations
@@ -13,23 +15,32 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import requests
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from stdnum.no import fodselsnummer
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from adapters.dfo.sap import SapStub
+from adapters.dfo.portal import PortalStub
+from adapters.dfo.sap import Employee, SapStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from domain.cases import CaseProgress, WaitState
-from workers.intake import new_hire_id
+from workers.intake import new_hire_id, resignation_id
 from workers.settings import Settings
 from workflows.new_hire import NewHireWorkflow
 
 SETTLE_SECONDS = 120.0
+
+
+class Ended(BaseModel):
+    """What the demo reads of any process's result."""
+
+    outcome: str
 
 
 @dataclass
@@ -41,6 +52,8 @@ class DemoCase:
     decisions: list[tuple[bool, str | None]] = field(default_factory=lambda: [(True, None)])
     expected: str = "registered"
     number: str = ""
+    workflow_id: str = ""
+    settles_in: WaitState | None = None  # a case that settles in a wait state, not at its end
     seen: tuple[WaitState, str] | None = None
     outcome: str | None = None
 
@@ -101,6 +114,12 @@ class Demo:
             settings.topdesk_app_password.get_secret_value(),
         )
         self.sap = SapStub(settings.sap_stub_path)
+        self.portal = PortalStub(
+            settings.portal_stub_path,
+            intake_url=f"{settings.intake_url}/webhooks/dfo",
+            secret=settings.webhook_secret.get_secret_value(),
+            secret_header=settings.webhook_secret_header,
+        )
         self.cases = demo_cases()
 
     async def run(self) -> bool:
@@ -115,7 +134,9 @@ class Demo:
                     entry_type=Ref(name="Skjema"),
                 )
             ).number
+            case.workflow_id = new_hire_id(case.number)
             self.console.print(f"[bold]{case.number}[/]  sendt inn: {case.title}")
+        self.cases.append(self._resign())
         deadline = time.monotonic() + SETTLE_SECONDS
         while any(case.outcome is None for case in self.cases):
             if time.monotonic() > deadline:
@@ -128,11 +149,39 @@ class Demo:
         self.console.print(self._summary())
         return all(case.outcome == case.expected for case in self.cases)
 
+    def _resign(self) -> DemoCase:
+        """An employee of five years resigns in the DFØ portal, three months ahead."""
+        employee_number = f"{random.randint(5100000, 5999999):08d}"
+        self.sap.add_employee(
+            Employee(ansattnummer=employee_number, startdato=date(2021, 8, 1), navn="Per Olsen")
+        )
+        today = date.today()
+        form = self.portal.submit_resignation(
+            ansattnummer=employee_number,
+            navn="Per Olsen",
+            epost="per.olsen@ntnu.no",
+            siste_arbeidsdag=today + timedelta(days=100),
+            innsendt=today,
+            idempotency_key=str(uuid.uuid4()),
+            leder="Ola Leder",
+        )
+        self.console.print(f"[bold]{form.id}[/]  sendt inn i DFØ-portalen: oppsigelse")
+        return DemoCase(
+            "oppsigelse fra DFØ-portalen",
+            {},
+            expected=WaitState.AWAITING_PAYROLL.value,
+            number=form.id,
+            workflow_id=resignation_id(form.id),
+            settles_in=WaitState.AWAITING_PAYROLL,
+        )
+
     async def _follow(self, case: DemoCase) -> None:
-        handle = self.client.get_workflow_handle_for(NewHireWorkflow.run, new_hire_id(case.number))
+        handle = self.client.get_workflow_handle(case.workflow_id, result_type=Ended)
         try:
             description = await handle.describe()
-            progress: CaseProgress = await handle.query(NewHireWorkflow.progress)
+            progress = await handle.query(
+                NewHireWorkflow.progress.__name__, result_type=CaseProgress
+            )
         except RPCError:
             return  # the webhook has not started the workflow yet
         if description.status is not WorkflowExecutionStatus.RUNNING:
@@ -144,6 +193,12 @@ class Demo:
             return
         case.seen = (progress.state, progress.detail)
         self.console.print(f"[bold]{case.number}[/]  {progress.state.value}: {progress.detail}")
+        if progress.detail.startswith("sluttoppgjør: "):  # a child workflow carries the case on
+            case.workflow_id = progress.detail.removeprefix("sluttoppgjør: ")
+        if case.settles_in is not None and progress.state is case.settles_in:
+            case.outcome = case.settles_in.value
+            self.console.print(f"[bold]{case.number}[/]  [green]venter som den skal[/]")
+            return
         self._act(case, progress)
 
     def _act(self, case: DemoCase, progress: CaseProgress) -> None:
@@ -185,7 +240,7 @@ class Demo:
         self.console.print(f"[bold]{case.number}[/]  leder {verdict}")
 
     def _summary(self) -> Table:
-        table = Table(title="Demo: nyansettelser")
+        table = Table(title="Demo: nyansettelser og en oppsigelse")
         for column in ("Sak", "Scenario", "Utfall", "Forventet"):
             table.add_column(column)
         for case in self.cases:

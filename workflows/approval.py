@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import (
@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         reverse_by_hand_note,
     )
     from domain.employment import Employment
-    from workflows.case import CaseConversation, CaseWorkflow
+    from workflows.case import CaseConversation, CaseWorkflow, refused
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)
 # An SAP outage can last hours: retry for as long as it takes, at most half an hour apart.
@@ -178,15 +178,6 @@ def withdrawable(case: CaseConversation, registration_id: str) -> None:
             await case.note(reverse_by_hand_note(refusal))
 
     case.on_withdrawal(registered(registration_id), withdraw)
-
-
-def refused(error: ActivityError, kind: str) -> str | None:
-    """The system's reason when it refused a request as it stands (a final error of type
-    `kind`, activities/errors.py); None for any other failure."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == kind:
-        return cause.message
-    return None
 
 
 def sap_refusal(error: ActivityError) -> str | None:

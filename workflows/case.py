@@ -14,9 +14,16 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.topdesk import CaseRef, CaseSnapshot, CaseWrite, TopdeskActivities
+    from activities.topdesk import (
+        CASE_CLOSED,
+        CaseRef,
+        CaseSnapshot,
+        CaseWrite,
+        TopdeskActivities,
+    )
     from domain.cases import (
         CLOSED_WITHOUT_REPLY,
         ESCALATION_LADDER,
@@ -44,6 +51,15 @@ TOPDESK_RETRY = RetryPolicy(
 TOPDESK_TIMEOUT = timedelta(minutes=2)
 
 Undo = Callable[[], Awaitable[object]]
+
+
+def refused(error: ActivityError, kind: str) -> str | None:
+    """The system's reason when it refused a request as it stands (a final error of type
+    `kind`, activities/errors.py); None for any other failure."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == kind:
+        return cause.message
+    return None
 
 
 class CaseClosed(Exception):
@@ -148,12 +164,19 @@ class CaseConversation:
         return snapshot
 
     async def write(self, write: CaseWrite) -> None:
-        written = await workflow.execute_activity_method(
-            TopdeskActivities.write_case,
-            write,
-            start_to_close_timeout=TOPDESK_TIMEOUT,
-            retry_policy=TOPDESK_RETRY,
-        )
+        """Write to the case; a status change on a case the caller has closed meanwhile ends
+        the routine as withdrawn (the activity refuses to reopen it)."""
+        try:
+            written = await workflow.execute_activity_method(
+                TopdeskActivities.write_case,
+                write,
+                start_to_close_timeout=TOPDESK_TIMEOUT,
+                retry_policy=TOPDESK_RETRY,
+            )
+        except ActivityError as error:
+            if refused(error, CASE_CLOSED) is None:
+                raise
+            raise CaseClosed(CaseOutcome.WITHDRAWN) from error
         self.topdesk_status = written.status
 
     async def note(self, text: str) -> None:
@@ -249,6 +272,15 @@ class CaseConversation:
             CaseWrite(case_number=self.case_number, reply=reply, status=TopdeskStatus.COMPLETED)
         )
         self._set_progress(WaitState.DONE, "fullført", None)
+
+    async def finish(self, reply: str) -> None:
+        """Complete the case at the end of its routine. The routine is done even if the caller
+        closed the case a moment before: the outcome then goes to the case handler as a note."""
+        try:
+            await self.complete(reply)
+        except CaseClosed:
+            await self.note("Saken var lukket av innmelder da den ble ferdig. Utfallet: " + reply)
+            self._set_progress(WaitState.DONE, "fullført", None)
 
     async def close(self, reply: str, outcome: CaseOutcome) -> None:
         """Complete the case with `reply` and stop the routine here."""

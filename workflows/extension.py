@@ -20,10 +20,13 @@ Steps:
 
 from __future__ import annotations
 
+from datetime import date
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.archive import ArchiveActivities, LetterFields, LetterKind, SendLetter
     from activities.payroll import (
         CancelRegistration,
         PayrollActivities,
@@ -31,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationResult,
     )
     from domain.cases import (
+        OSLO,
         Approval,
         CaseOutcome,
         WaitState,
@@ -59,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
+        dfo,
         employment,
         registered,
         registered_or_asked,
@@ -71,6 +76,8 @@ with workflow.unsafe.imports_passed_through():
 # workflow.patched id: a new end date written while the manager decides is registered anew,
 # where cases started before only left a note for the case handler.
 END_DATE_MOVE = "extension-end-date-move"
+# workflow.patched id: the employee gets the standard confirmation letter once approved.
+EXTENSION_CONFIRMATION = "extension-confirmation"
 
 
 @workflow.defn(name="Extension")
@@ -81,6 +88,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         self.approval = ManagerApproval(self.case)
         self.warned = False
         self.end_date_moves = 0
+        self.form: ExtensionForm | None = None
 
     @workflow.run
     async def run(self, input: ExtensionInput) -> ExtensionResult:
@@ -91,7 +99,10 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             await self.case.undo_if_withdrawn(closed.outcome)
             return ExtensionResult(case_number=input.case_number, outcome=closed.outcome)
         assert registration.end_date is not None
-        await self.case.complete(registered_reply(registration.end_date))
+        confirmed = workflow.patched(EXTENSION_CONFIRMATION)
+        if confirmed:
+            await self._confirm(registration.end_date)
+        await self.case.finish(registered_reply(registration.end_date, confirmed))
         return ExtensionResult(
             case_number=input.case_number,
             outcome=CaseOutcome.REGISTERED,
@@ -104,7 +115,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         while True:
             if not workflow.patched(READ_BEFORE_WORKING):
                 await self.case.move_to(WaitState.WORKING, CHECKING)
-            form = await self._checked_form()
+            form = self.form = await self._checked_form()
             problems = await self._employment_problems(form)
             if problems:
                 await self.case.ask_caller(problems)
@@ -120,6 +131,27 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             if decided.approval is Approval.APPROVED:
                 return decided
             await self.case.ask_caller([manager_rejected_problem(decided.reason)])
+
+    async def _confirm(self, new_end_date: date) -> None:
+        """Tell the employee the extension is registered, in the standard confirmation letter,
+        filed in the personnel file beside the unit's signed extension letter."""
+        assert self.form is not None
+        today = workflow.now().astimezone(OSLO).date()
+        await dfo(
+            ArchiveActivities.send_letter,
+            SendLetter(
+                idempotency_key=f"{workflow.info().workflow_id}/confirmation",
+                kind=LetterKind.EXTENSION,
+                fields=LetterFields(
+                    navn=self.form.name,
+                    ansattnummer=self.form.employee_number,
+                    dato=today,
+                    saksnummer=self.case.case_number,
+                    ny_sluttdato=new_end_date,
+                ),
+                year=today.year,
+            ),
+        )
 
     async def _checked_form(self) -> ExtensionForm:
         while True:

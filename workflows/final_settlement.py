@@ -112,7 +112,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
         except CaseClosed as closed:
             await self.case.undo_if_withdrawn(closed.outcome)
             return FinalSettlementResult(case_number=input.case_number, outcome=closed.outcome)
-        await self.case.complete(paid_reply(settlement.run))
+        await self.case.finish(paid_reply(settlement.run))
         return FinalSettlementResult(
             case_number=input.case_number,
             outcome=CaseOutcome.PAID,

@@ -78,7 +78,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         except CaseClosed as closed:
             await self.case.undo_if_withdrawn(closed.outcome)
             return NewHireResult(case_number=input.case_number, outcome=closed.outcome)
-        await self.case.complete(
+        await self.case.finish(
             registered_reply(registration.start_date, registration.employee_number)
         )
         return NewHireResult(

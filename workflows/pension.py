@@ -157,7 +157,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
             if form.full:
                 settled = await self._settled(form, input)
                 return await self._ended(settled.outcome, settled.registration_id)
-            await self.case.complete(partial_pension_reply(form))
+            await self.case.finish(partial_pension_reply(form))
         except CaseClosed as closed:
             await self.case.undo_if_withdrawn(closed.outcome)
             return await self._ended(closed.outcome)
