@@ -7,7 +7,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import final_errors
-from adapters.topdesk.errors import TopdeskRejected
+from adapters.topdesk.errors import TopdeskBadRequest, TopdeskRejected
 from adapters.topdesk.models import Incident, NewIncident, Ref
 from adapters.topdesk.port import TopdeskPort
 from domain.cases import TopdeskStatus
@@ -107,10 +107,10 @@ class TopdeskActivities:
 
     @activity.defn(name="topdesk.open_cases")
     def open_cases(self, query: OpenCasesQuery) -> OpenCases:
-        """The cases of these categories that are not closed: what the end-date watch must not
-        act on behind a case handler's back."""
+        """The cases of these categories still being handled (not completed): what the end-date
+        watch must not act on behind a case handler's back."""
         categories = ",".join(f"'{category}'" for category in query.categories)
-        fiql = f"closed==false;category.name=in=({categories})"
+        fiql = f"completed==false;category.name=in=({categories})"
         with final_errors(TopdeskRejected):
             incidents = self.topdesk.list_incidents(fiql)
         return OpenCases(cases=[_snapshot(incident, []) for incident in incidents])
@@ -146,9 +146,16 @@ class TopdeskActivities:
             # read it: the withdrawal would be lost. The workflow is told instead.
             raise ApplicationError(f"case {number} is closed", type=CASE_CLOSED, non_retryable=True)
         if write.operator_group:
-            incident = self.topdesk.set_operator_group(number, write.operator_group)
-            if not (write.note or write.reply or write.status):
-                return incident
+            try:
+                incident = self.topdesk.set_operator_group(number, write.operator_group)
+            except TopdeskBadRequest:
+                # A rung whose group this TOPdesk lacks must not fail the case: the note still
+                # reaches the case handlers, and says so.
+                missing = f"(Operatørgruppen «{write.operator_group}» finnes ikke i TOPdesk.)"
+                write = write.model_copy(update={"note": f"{write.note or ''} {missing}".strip()})
+            else:
+                if not (write.note or write.reply or write.status):
+                    return incident
         if write.note:
             return self.topdesk.add_note(number, write.note)
         if write.status is TopdeskStatus.COMPLETED:

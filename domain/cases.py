@@ -6,6 +6,7 @@ they are instance configuration in TOPdesk, so they are looked up by name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -119,16 +120,15 @@ def escalation_note(level: int, why: str) -> str:
     return f"Avvik, eskalert til trinn {level} ({group}): {why}{top}"
 
 
-def reverse_by_hand_note(refusal: str) -> str:
-    return f"{refusal} Saken er trukket; reverser registreringen manuelt i SAP."
-
-
-def withdrawn_note(undone: list[str]) -> str:
-    return (
-        "Saken er trukket. Saksflyt har tatt tilbake, i omvendt rekkefølge: "
-        + "; ".join(undone)
-        + "."
-    )
+def withdrawn_note(undone: Sequence[str], left: Sequence[str] = ()) -> str:
+    """What the case handler must know of a withdrawal: what was taken back, newest first, and
+    what could not be and must be reversed by hand."""
+    lines = ["Saken er trukket."]
+    if undone:
+        lines.append("Saksflyt har tatt tilbake, i omvendt rekkefølge: " + "; ".join(undone) + ".")
+    if left:
+        lines.append("Kunne ikke tas tilbake, må reverseres manuelt: " + "; ".join(left) + ".")
+    return " ".join(lines)
 
 
 class CaseEvent(BaseModel):

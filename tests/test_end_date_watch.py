@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from temporalio.client import WorkflowHandle
 
+from adapters.topdesk.simulator import FaultRule
 from domain.cases import OSLO
 from domain.employment import Employment
 from domain.follow_ups import (
@@ -340,3 +341,24 @@ async def test_an_sap_outage_on_the_watch_day_recovers(h: Harness):
         if e.HasField("activity_task_started_event_attributes")
     ]
     assert attempts[0] == 4  # SAP's report, asked until SAP answered
+
+
+async def test_a_unit_address_topdesk_refuses_gets_the_case_at_the_service_centres_address(
+    h: Harness,
+):
+    seed(h)
+    await at(h, FIRED)
+    h.simulator.inject_fault(
+        FaultRule(kind="status", method="POST", path_prefix="/tas/api/incidents", status=400)
+    )
+    handle = await start_watch(h)
+    result = await result_at(h, handle, DONE)
+
+    assert result.stopped == len(STOPPED) and len(result.cases) == 3
+    callers = {}
+    for case in result.cases:
+        incident = h.topdesk.get_incident(case.case_number)
+        assert incident.caller is not None
+        callers[case.unit] = incident.caller.email
+    first = min(callers)  # the units are told in the order of their names
+    assert callers[first] == SERVICE_CENTRE_EMAIL != UNIT_EMAIL.get(first)

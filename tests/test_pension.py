@@ -277,6 +277,20 @@ async def test_an_operator_override_sends_at_once_and_notes_who_and_why(h: Harne
     assert format_date(spk_opens(moved)) in h.replies(number)[-1]
 
 
+async def test_an_override_sent_when_nothing_is_on_hold_does_not_skip_a_later_hold(h: Harness):
+    from_date = await s.first_of_month_in(h, 3)
+    number = s.submit_pension(h, s.pension_form(from_date, 50, new_position="50"))
+    handle = await s.start_pension(h, number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await s.send_now(h, handle, event_id="too-early")
+    moved = await s.first_of_month_in(h, 7)
+    await h.reply(handle, number, f"Fra dato: {format_date(moved)}")
+    await h.wait_state(handle, WaitState.ON_HOLD)
+
+    assert spk_statuses(h) == [(from_date, PensionStatus.WITHDRAWN)]
+    assert not [note for note in h.notes(number) if "overstyring" in note]
+
+
 async def test_a_pension_date_moved_while_on_hold_rearms_the_timer_to_the_new_date(h: Harness):
     started = await s.today(h)
     handle = await s.moved_while_on_hold(h)

@@ -9,7 +9,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.topdesk import CaseRef, CaseWrite, TopdeskActivities
+from activities.topdesk import CASE_CLOSED, CaseRef, CaseWrite, TopdeskActivities
 from adapters.topdesk.client import TopdeskClient
 from domain.cases import TopdeskStatus
 from tests.harness import COMPLETE_FORM
@@ -91,3 +91,39 @@ def test_an_empty_write_is_a_final_error(topdesk: TopdeskClient):
     with pytest.raises(ApplicationError) as error:
         attempt(1).run(TopdeskActivities(topdesk).write_case, CaseWrite(case_number="I1"))
     assert error.value.non_retryable
+
+
+def test_an_escalation_to_a_group_this_topdesk_lacks_still_leaves_its_note(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    write = CaseWrite(case_number=number, note="Avvik, trinn 1", operator_group="Finnes ikke")
+
+    attempt(1).run(TopdeskActivities(topdesk).write_case, write)
+
+    [entry] = topdesk.progress_trail(number)
+    assert entry.invisible_for_caller and "Avvik, trinn 1" in (entry.plain_text or "")
+    assert "«Finnes ikke» finnes ikke i TOPdesk" in (entry.plain_text or "")
+    assert topdesk.get_incident(number).operator_group is None
+
+
+def test_an_escalation_moves_the_case_to_the_rungs_group(topdesk: TopdeskClient):
+    number = new_case(topdesk)
+    write = CaseWrite(case_number=number, note="Avvik", operator_group="Saksbehandling lønn og HR")
+
+    attempt(1).run(TopdeskActivities(topdesk).write_case, write)
+
+    group = topdesk.get_incident(number).operator_group
+    assert group is not None and group.name == "Saksbehandling lønn og HR"
+
+
+def test_a_status_change_on_a_case_the_caller_closed_is_refused_and_the_case_stays_closed(
+    topdesk: TopdeskClient,
+):
+    number = new_case(topdesk)
+    topdesk.set_status(number, "Lukket")
+    write = CaseWrite(case_number=number, status=TopdeskStatus.IN_PROGRESS)
+
+    with pytest.raises(ApplicationError) as refused:
+        attempt(1).run(TopdeskActivities(topdesk).write_case, write)
+
+    assert refused.value.type == CASE_CLOSED and refused.value.non_retryable
+    assert topdesk.get_incident(number).closed

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from adapters.dfo.sap import ApprovalState
+from adapters.dfo.sap import ApprovalState, PayrollRejected
 from domain.cases import CaseOutcome, WaitState
 from domain.extension import NOTED_FOR_HANDLER
 from tests import scenarios_new_hire_more as more
@@ -99,7 +99,9 @@ async def test_a_registration_approved_as_the_case_is_withdrawn_is_left_to_the_h
 
     assert (await handle.result()).outcome is CaseOutcome.WITHDRAWN
     assert h.sap.registrations()[0].status is ApprovalState.APPROVED
-    assert any("reverser registreringen manuelt" in note for note in h.notes(number))
+    [note] = withdrawn_notes(h, number)
+    assert "må reverseres manuelt" in note and registration.id in note
+    assert "tatt tilbake" not in note  # nothing was
 
 
 # -- extension ----------------------------------------------------------------------------------
@@ -244,3 +246,22 @@ async def test_a_routine_that_ends_on_a_case_closed_unseen_tells_the_handler_the
     assert h.topdesk.get_incident(number).closed
     [note] = [note for note in h.notes(number) if note.startswith("Saken var lukket")]
     assert "registrert" in note
+
+
+async def test_a_moved_end_date_sap_refuses_goes_back_to_the_caller_with_nothing_pending(
+    h: Harness,
+):
+    number = h.submit_extension()
+    handle = await h.start_extension(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+
+    def refuse(*args: object) -> None:
+        raise PayrollRejected("Arbeidsforholdet er sperret for endringer.")
+
+    h.sap.register_extension = refuse  # type: ignore[method-assign]
+    await h.reply(handle, number, "Ny sluttdato: 31.12.2028")
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+
+    assert any("sperret for endringer" in reply for reply in h.replies(number))
+    [old] = h.sap.registrations()
+    assert old.status is ApprovalState.WITHDRAWN  # nothing waits for the manager in SAP

@@ -31,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         ApprovalDecision,
         WaitState,
         payroll_refused_problem,
-        reverse_by_hand_note,
     )
     from domain.employment import Employment
     from workflows.case import CaseConversation, CaseWorkflow, refused
@@ -46,7 +45,7 @@ SAP_RETRY = RetryPolicy(
 WAITING_FOR_MANAGER = "venter på leders godkjenning i SAP"
 # workflow.patched id: a manager who has not decided escalates the case (seed 000) instead of
 # leaving one reminder note.
-ESCALATION_LADDER = "escalation-ladder"
+ESCALATION_PATCH = "escalation-ladder"
 # workflow.patched id: after asking the caller, read the case before showing it "I arbeid" again;
 # cases started before wrote the status first, which reopened a case the caller had just closed.
 READ_BEFORE_WORKING = "read-before-working"
@@ -114,7 +113,7 @@ class ManagerApproval:
             if registration.approval is not Approval.PENDING:
                 return registration
             waited = workflow.now() - waiting_since
-            if waited >= timings.approval_reminder_after and workflow.patched(ESCALATION_LADDER):
+            if waited >= timings.approval_reminder_after and workflow.patched(ESCALATION_PATCH):
                 await self.case.escalate_if_overdue(
                     waited, timings.approval_reminder_after, manager_overdue(waited)
                 )
@@ -161,23 +160,18 @@ def registered(registration_id: str) -> str:
 
 
 def withdrawable(case: CaseConversation, registration_id: str) -> None:
-    """Until the manager decides, a withdrawn case withdraws the registration in SAP."""
-
-    async def withdraw() -> None:
-        key = f"{workflow.info().workflow_id}/withdraw/{registration_id}"
-        try:
-            await sap(
-                PayrollActivities.cancel_registration,
-                CancelRegistration(idempotency_key=key, registration_id=registration_id),
-            )
-        except ActivityError as error:
-            refusal = sap_refusal(error)
-            if refusal is None:
-                raise
-            # The manager approved in the same moment: only a new registration reverses it.
-            await case.note(reverse_by_hand_note(refusal))
-
-    case.on_withdrawal(registered(registration_id), withdraw)
+    """Until the manager decides, a withdrawn case withdraws the registration in SAP (one the
+    manager approved in the same moment is left to the case handler)."""
+    case.on_withdrawal(
+        registered(registration_id),
+        lambda: sap(
+            PayrollActivities.cancel_registration,
+            CancelRegistration(
+                idempotency_key=f"{workflow.info().workflow_id}/withdraw/{registration_id}",
+                registration_id=registration_id,
+            ),
+        ),
+    )
 
 
 def sap_refusal(error: ActivityError) -> str | None:

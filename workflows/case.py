@@ -51,6 +51,16 @@ TOPDESK_RETRY = RetryPolicy(
 TOPDESK_TIMEOUT = timedelta(minutes=2)
 
 Undo = Callable[[], Awaitable[object]]
+# workflow.patched id: a withdrawn case takes back what was registered.
+UNDO_ON_WITHDRAWAL = "undo-on-withdrawal"
+
+
+def final_reason(error: ActivityError) -> str | None:
+    """Why a system refused for good (a non-retryable error); None for any other failure."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause.message
+    return None
 
 
 def refused(error: ActivityError, kind: str) -> str | None:
@@ -163,6 +173,13 @@ class CaseConversation:
             raise CaseClosed(CaseOutcome.WITHDRAWN)  # the caller closed it: nothing more to do
         return snapshot
 
+    async def read_for_work(self, detail: str) -> CaseSnapshot:
+        """Read the case, then show it "I arbeid": in this order, a case the caller has just
+        closed ends the routine instead of being reopened."""
+        snapshot = await self.read()
+        await self.move_to(WaitState.WORKING, detail)
+        return snapshot
+
     async def write(self, write: CaseWrite) -> None:
         """Write to the case; a status change on a case the caller has closed meanwhile ends
         the routine as withdrawn (the activity refuses to reopen it)."""
@@ -253,13 +270,24 @@ class CaseConversation:
         """A withdrawn case takes back what was done, newest first, and tells the handler."""
         if outcome is not CaseOutcome.WITHDRAWN or not self._undo:
             return
-        undone = []
+        # Cases started before withdrawals were undone ended without a word to SAP.
+        if not workflow.patched(UNDO_ON_WITHDRAWAL):
+            return
+        undone: list[str] = []
+        left: list[str] = []
         while self._undo:
             what, undo = self._undo.pop()
-            await undo()
+            try:
+                await undo()
+            except ActivityError as error:
+                reason = final_reason(error)
+                if reason is None:
+                    raise
+                left.append(f"{what}: {reason}")  # e.g. paid meanwhile; a person must reverse it
+                continue
             undone.append(what)
         self._set_progress(WaitState.DONE, "trukket", None)
-        await self.note(withdrawn_note(undone))
+        await self.note(withdrawn_note(undone, left))
 
     def ended(self, outcome: CaseOutcome) -> None:
         """The case has ended as TOPdesk already shows it (completed by a child workflow on the

@@ -28,10 +28,11 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import PayrollActivities, Period, StopPay
-    from activities.topdesk import NewCase, OpenCasesQuery, TopdeskActivities
+    from activities.topdesk import CaseRef, NewCase, OpenCasesQuery, TopdeskActivities
     from domain.cases import OSLO, WaitState
     from domain.employment import Employment
     from domain.follow_ups import (
@@ -51,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
     from workflows.approval import sap
-    from workflows.case import TOPDESK_RETRY, TOPDESK_TIMEOUT
+    from workflows.case import TOPDESK_RETRY, TOPDESK_TIMEOUT, final_reason
 
 # Set by the server on every workflow a schedule starts: the nominal time of the action, which is
 # the same on a late (caught-up) start as on a punctual one.
@@ -88,26 +89,42 @@ async def announced(categories: list[str]) -> set[str]:
 
 
 async def open_unit_case(
-    unit: str, caller_email: str, brief: str, text: str, employees: Sequence[Employment]
+    unit: str,
+    caller_email: str,
+    brief: str,
+    text: str,
+    employees: Sequence[Employment],
+    fallback_email: str,
 ) -> UnitCase:
     """Open the unit's case once: the external number is the run's and the unit's, so a retry or
-    a second run of the same workflow finds the case it opened."""
-    ref = await workflow.execute_activity_method(
-        TopdeskActivities.open_case,
-        NewCase(
-            external_number=unit_case_key(workflow.info().workflow_id, unit),
-            caller_email=caller_email,
-            category=UNIT_CASE_CATEGORY,
-            brief_description=brief,
-            request=text,
-        ),
-        start_to_close_timeout=TOPDESK_TIMEOUT,
-        retry_policy=TOPDESK_RETRY,
+    a second run of the same workflow finds the case it opened. A unit address TOPdesk does not
+    know as a person is refused for good: the case then goes to the service centre's own."""
+    case = NewCase(
+        external_number=unit_case_key(workflow.info().workflow_id, unit),
+        caller_email=caller_email,
+        category=UNIT_CASE_CATEGORY,
+        brief_description=brief,
+        request=text,
     )
+    try:
+        ref = await _open(case)
+    except ActivityError as error:
+        if final_reason(error) is None or caller_email == fallback_email:
+            raise
+        ref = await _open(case.model_copy(update={"caller_email": fallback_email}))
     return UnitCase(
         unit=unit,
         case_number=ref.case_number,
         employee_numbers=[e.employee_number for e in employees],
+    )
+
+
+async def _open(case: NewCase) -> CaseRef:
+    return await workflow.execute_activity_method(
+        TopdeskActivities.open_case,
+        case,
+        start_to_close_timeout=TOPDESK_TIMEOUT,
+        retry_policy=TOPDESK_RETRY,
     )
 
 
@@ -136,8 +153,7 @@ class EndDateWatch:
         selection = select_for_stop(
             report.employments, await announced(input.announcing_categories)
         )
-        for employee in selection.to_stop:
-            await self._stop_pay(employee)
+        # The units' cases first: a stop that no unit hears of is the worse failure.
         cases = [
             await open_unit_case(
                 group.unit,
@@ -145,9 +161,12 @@ class EndDateWatch:
                 watch_case_brief(group.unit),
                 watch_case_text(group.unit, plan, group.employees),
                 group.employees,
+                input.service_centre_email,
             )
             for group in by_unit(selection.to_stop, input.service_centre_email)
         ]
+        for employee in selection.to_stop:
+            await self._stop_pay(employee)
         show_state("end_date_watch", WaitState.DONE)
         return EndDateWatchResult(
             plan=plan,

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CaseOutcome,
         WaitState,
         manager_rejected_problem,
+        payroll_refused_problem,
         unknown_employee_problem,
     )
     from domain.extension import (
@@ -126,6 +127,8 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
                 continue
             withdrawable(self.case, registration.registration_id)
             decided = await self.approval.wait(registration, self._caller_wrote)
+            if decided.approval is Approval.WITHDRAWN:
+                continue  # withdrawn by a move whose new registration SAP refused
             # Approved, it has taken effect; rejected, it is dead in SAP: neither is withdrawn.
             self.case.settled(registered(decided.registration_id))
             if decided.approval is Approval.APPROVED:
@@ -241,14 +244,23 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         self.case.settled(registered(old))
         # One key per move: moving back to an earlier date is a new extension, not a repeat.
         self.end_date_moves += 1
-        moved = await sap(
-            PayrollActivities.register_extension,
-            RegisterExtension(
-                idempotency_key=f"{workflow.info().workflow_id}/end-date/{self.end_date_moves}",
-                employee_number=form.employee_number,
-                new_end_date=form.new_end_date,
-            ),
-        )
+        try:
+            moved = await sap(
+                PayrollActivities.register_extension,
+                RegisterExtension(
+                    idempotency_key=f"{workflow.info().workflow_id}/end-date/{self.end_date_moves}",
+                    employee_number=form.employee_number,
+                    new_end_date=form.new_end_date,
+                ),
+            )
+        except ActivityError as error:
+            refusal = sap_refusal(error)
+            if refusal is None:
+                raise
+            # The old form is withdrawn: the approval wait ends with it, and the routine goes
+            # round again from the form, where SAP's refusal is asked of the caller.
+            await self.case.reply(change_not_used([payroll_refused_problem(refusal)]))
+            return registration
         withdrawable(self.case, moved.registration_id)
         self.case.progress.registration_id = moved.registration_id
         await self.case.reply(end_date_moved_reply(form.new_end_date))

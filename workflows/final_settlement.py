@@ -72,7 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.payroll_calendar import PayrollCalendar
     from workflows.approval import (
         CHECKING,
-        ESCALATION_LADDER,
+        ESCALATION_PATCH,
         READ_BEFORE_WORKING,
         dfo,
         employment,
@@ -86,6 +86,8 @@ CHECK_AT = time(9, 0)
 CHECK_AGAIN_EVERY = timedelta(days=1)
 # workflow.patched id: the termination letter, the SPK message on death and the manager's name.
 LETTER_AND_SPK = "settlement-letter-and-spk"
+# workflow.patched id: a new end date written while on hold moves the settlement.
+END_DATE_MOVE = "settlement-end-date-move"
 
 
 @workflow.defn(name="FinalSettlement")
@@ -272,7 +274,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
             f"Sluttoppgjøret {settlement.settlement_id} er ikke bekreftet utbetalt etter "
             f"lønnskjøringen {format_date(settlement.run)}. Sjekk i SAP."
         )
-        if workflow.patched(ESCALATION_LADDER):
+        if workflow.patched(ESCALATION_PATCH):
             run_checked = datetime.combine(settlement.run + timedelta(days=1), CHECK_AT, OSLO)
             await self.case.escalate_if_overdue(workflow.now() - run_checked, timedelta(0), why)
         elif not told_handler:  # cases started before the ladder keep their single note
@@ -284,7 +286,9 @@ class FinalSettlementWorkflow(CaseWorkflow):
         snapshot = await self.case.read()
         values, _ = FORM.read(snapshot.texts)
         end_date = values.get("end_date")
-        if isinstance(end_date, date) and end_date != self.form.end_date:
+        moved = isinstance(end_date, date) and end_date != self.form.end_date
+        if moved and workflow.patched(END_DATE_MOVE):  # cases started before only noted it
+            assert isinstance(end_date, date)
             return await self._move(settlement, end_date)
         await self.case.note(
             "Innmelder har skrevet i saken mens sluttoppgjøret venter på lønnskjøringen. "
@@ -357,8 +361,14 @@ class SettlementChild:
             self.handle = None
 
     async def forward(self, event: CaseEvent) -> None:
-        if self.handle is not None:
+        """Pass the event on; a child that has just ended has no use for it, and a failed
+        signal must not fail the parent from inside its signal handler."""
+        if self.handle is None:
+            return
+        try:
             await self.handle.signal(FinalSettlementWorkflow.caller_replied, event)
+        except Exception as error:  # the child ended between the check and the signal
+            workflow.logger.info("caller event not passed to the settlement: %s", error)
 
 
 __all__ = ["CATEGORY", "FinalSettlementWorkflow", "SettlementChild"]

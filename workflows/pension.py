@@ -142,8 +142,9 @@ class PensionWorkflow(ApprovedCaseWorkflow):
 
     @workflow.signal
     def send_now(self, order: OperatorOverride) -> None:
-        """A case handler sends the SPK message at once, not waiting for the four months."""
-        if self.case.first_time(order.event_id):
+        """A case handler sends the SPK message at once, not waiting for the four months. Only
+        while the case waits for that: an override is for the message on hold, not a later one."""
+        if self.case.first_time(order.event_id) and self.case.progress.state is WaitState.ON_HOLD:
             self.override = order
 
     async def forward_caller_event(self, event: CaseEvent) -> None:
@@ -178,9 +179,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
     async def _checked_form(self) -> PensionForm:
         """A valid form for an employee SAP knows; the caller is asked for what is wrong."""
         while True:
-            # Read first: showing "I arbeid" to a case the caller has just closed reopens it.
-            snapshot = await self.case.read()
-            await self.case.move_to(WaitState.WORKING, CHECKING)
+            snapshot = await self.case.read_for_work(CHECKING)
             check = check_form(snapshot.texts, self._today())
             problems = check.problems
             if check.form is not None:

@@ -51,6 +51,7 @@ class QuarterlyFollowUp:
                 follow_up_case_brief(group.unit),
                 follow_up_case_text(group.unit, today, group.employees),
                 group.employees,
+                input.service_centre_email,
             )
             for group in by_unit(selection.to_ask, input.service_centre_email)
         ]

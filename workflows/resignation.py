@@ -147,8 +147,7 @@ class ResignationWorkflow(CaseWorkflow):
         """The form as the case now reads, for an employee SAP knows; the caller is asked for
         what is wrong, and answers in the case."""
         while True:
-            await self.case.move_to(WaitState.WORKING, "kontrollerer oppsigelsen")
-            check = check_form((await self.case.read()).texts)
+            check = check_form((await self.case.read_for_work("kontrollerer oppsigelsen")).texts)
             problems = check.problems
             if check.form is not None:
                 employee = await employment(check.form.employee_number)
