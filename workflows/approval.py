@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.archive import ArchiveActivities, Filed, LetterFields, LetterKind, SendLetter
     from activities.payroll import (
         REFUSED,
         CancelRegistration,
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationResult,
     )
     from domain.cases import (
+        OSLO,
         Approval,
         ApprovalDecision,
         WaitState,
@@ -64,6 +66,21 @@ async def dfo(activity: Callable[[Any, Request], Result], request: Request) -> R
 
 
 sap = dfo  # reads right where SAP is called
+
+
+async def send_letter(step: str, kind: LetterKind, fields: LetterFields) -> Filed:
+    """Send a standard letter, dated today in Norway, and file it in the personnel file; once per
+    `step` of this workflow (a step that may repeat carries its count)."""
+    today = workflow.now().astimezone(OSLO).date()
+    return await dfo(
+        ArchiveActivities.send_letter,
+        SendLetter(
+            idempotency_key=f"{workflow.info().workflow_id}/{step}",
+            kind=kind,
+            fields=fields.model_copy(update={"dato": today}),
+            year=today.year,
+        ),
+    )
 
 
 def manager_overdue(waited: timedelta) -> str:

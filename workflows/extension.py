@@ -26,7 +26,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.archive import ArchiveActivities, LetterFields, LetterKind, SendLetter
+    from activities.archive import LetterFields, LetterKind
     from activities.payroll import (
         CancelRegistration,
         PayrollActivities,
@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         RegistrationResult,
     )
     from domain.cases import (
-        OSLO,
         Approval,
         CaseOutcome,
         WaitState,
@@ -64,12 +63,12 @@ with workflow.unsafe.imports_passed_through():
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
-        dfo,
         employment,
         registered,
         registered_or_asked,
         sap,
         sap_refusal,
+        send_letter,
         withdrawable,
     )
     from workflows.case import CaseClosed, CaseConversation
@@ -139,22 +138,13 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         """Tell the employee the extension is registered, in the standard confirmation letter,
         filed in the personnel file beside the unit's signed extension letter."""
         assert self.form is not None
-        today = workflow.now().astimezone(OSLO).date()
-        await dfo(
-            ArchiveActivities.send_letter,
-            SendLetter(
-                idempotency_key=f"{workflow.info().workflow_id}/confirmation",
-                kind=LetterKind.EXTENSION,
-                fields=LetterFields(
-                    navn=self.form.name,
-                    ansattnummer=self.form.employee_number,
-                    dato=today,
-                    saksnummer=self.case.case_number,
-                    ny_sluttdato=new_end_date,
-                ),
-                year=today.year,
-            ),
+        fields = LetterFields(
+            navn=self.form.name,
+            ansattnummer=self.form.employee_number,
+            saksnummer=self.case.case_number,
+            ny_sluttdato=new_end_date,
         )
+        await send_letter("confirmation", LetterKind.EXTENSION, fields)
 
     async def _checked_form(self) -> ExtensionForm:
         while True:

@@ -28,7 +28,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.archive import ArchiveActivities, LetterFields, LetterKind, SendLetter
+    from activities.archive import LetterFields, LetterKind
     from activities.payroll import (
         CancelSettlement,
         MoveSettlement,
@@ -78,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
         employment,
         sap,
         sap_refusal,
+        send_letter,
     )
     from workflows.case import CaseClosed, CaseConversation, CaseWorkflow
 
@@ -195,24 +196,15 @@ class FinalSettlementWorkflow(CaseWorkflow):
 
     async def _send_letter(self, form: SettlementForm) -> None:
         """The letter is sent and filed once per end date: a moved end date sends a new one."""
-        today = workflow.now().astimezone(OSLO).date()
-        await dfo(
-            ArchiveActivities.send_letter,
-            SendLetter(
-                idempotency_key=f"{workflow.info().workflow_id}/letter/{self.moves}",
-                kind=LetterKind.TERMINATION,
-                fields=LetterFields(
-                    navn=form.name,
-                    ansattnummer=form.employee_number,
-                    dato=today,
-                    saksnummer=self.case.case_number,
-                    leder=form.manager,
-                    sluttdato=form.end_date,
-                    arsak=form.reason.value,
-                ),
-                year=today.year,
-            ),
+        fields = LetterFields(
+            navn=form.name,
+            ansattnummer=form.employee_number,
+            saksnummer=self.case.case_number,
+            leder=form.manager,
+            sluttdato=form.end_date,
+            arsak=form.reason.value,
         )
+        await send_letter(f"letter/{self.moves}", LetterKind.TERMINATION, fields)
         self.letter_sent = True
 
     async def _register(self, form: SettlementForm) -> SettlementResult:

@@ -38,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         FileDocument,
         LetterFields,
         LetterKind,
-        SendLetter,
     )
     from activities.payroll import (
         CancelRegistration,
@@ -106,6 +105,7 @@ with workflow.unsafe.imports_passed_through():
         registered_or_asked,
         sap,
         sap_refusal,
+        send_letter,
     )
     from workflows.case import CaseClosed, CaseConversation
     from workflows.final_settlement import SettlementChild
@@ -309,22 +309,18 @@ class PensionWorkflow(ApprovedCaseWorkflow):
         Once per message: a new pension date gets a new letter."""
         key = f"{workflow.info().workflow_id}/{self.messages - 1}"
         case_number = self.case.case_number
-        letter = SendLetter(
-            idempotency_key=f"{key}/letter",
-            kind=LetterKind.PENSION,
-            fields=LetterFields(
-                navn=form.name,
-                ansattnummer=form.employee_number,
-                dato=today,
-                saksnummer=case_number,
-                leder=form.manager,
-                fradato=form.from_date,
-                pensjonstype=PensionType(form.kind.value),
-                uttaksgrad=form.percentage,
-            ),
-            year=today.year,
+        letter = LetterFields(
+            navn=form.name,
+            ansattnummer=form.employee_number,
+            saksnummer=case_number,
+            leder=form.manager,
+            fradato=form.from_date,
+            pensjonstype=PensionType(form.kind.value),
+            uttaksgrad=form.percentage,
         )
-        self.filed.append(await dfo(ArchiveActivities.send_letter, letter))
+        self.filed.append(
+            await send_letter(f"{self.messages - 1}/letter", LetterKind.PENSION, letter)
+        )
         documents = [
             (
                 "spk-message",
