@@ -49,12 +49,15 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-def settings(dev_server: WorkflowEnvironment) -> Settings:
+def settings(dev_server: WorkflowEnvironment, tmp_path: Path) -> Settings:
     return Settings(
         temporal_address=dev_server.client.service_client.config.target_host,
         task_queue=f"e2e-{uuid.uuid4()}",
         intake_port=_free_port(),
         webhook_secret=SecretStr(SECRET),
+        # the intake reads each case from TOPdesk to route it: the simulator listens here
+        topdesk_url=f"http://127.0.0.1:{_free_port()}",
+        data_dir=tmp_path / "saksflyt",
     )
 
 
@@ -80,10 +83,13 @@ def intake(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture
-def topdesk_with_webhooks(tmp_path: Path, intake: str) -> Iterator[TopdeskSimulator]:
+def topdesk_with_webhooks(
+    tmp_path: Path, intake: str, settings: Settings
+) -> Iterator[TopdeskSimulator]:
     webhook = WebhookConfig(url=f"{intake}/webhooks/topdesk", secret=SECRET, backoff_seconds=0.1)
     config = SimulatorConfig(db_path=tmp_path / "topdesk.db", webhook=webhook)
-    with TopdeskSimulator(config) as simulator:
+    port = int(settings.topdesk_url.rsplit(":", 1)[1])
+    with TopdeskSimulator(config, port=port) as simulator:
         yield simulator
 
 

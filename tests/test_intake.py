@@ -4,8 +4,10 @@ test server, the TOPdesk simulator and the SAP stub behind it: one test per rule
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,12 +17,21 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.topdesk.port import TopdeskPort
 from domain.cases import CaseOutcome, WaitState
-from tests.harness import Harness, form_without, start_test_server
+from tests import scenarios_resignation as resigned
+from tests.harness import (
+    EXTENSION_FORM,
+    SETTLEMENT_FORM,
+    Harness,
+    form_without,
+    start_test_server,
+)
 from workers.intake import create_app
+from workers.quarantine import Quarantine
 from workers.settings import Settings
 from workers.temporal import INTAKE_RETRY, connect
 from workflows.new_hire import NewHireWorkflow
@@ -35,18 +46,29 @@ SIGNALLED = "workflow_execution_signaled_event_attributes"
 
 
 @asynccontextmanager
-async def serve(client: Client | None, task_queue: str) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(
+    client: Client | None,
+    task_queue: str,
+    topdesk: TopdeskPort | None = None,
+    quarantine: Quarantine | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
     """The intake app on `client`, its lifespan entered. Without a client the lifespan is skipped:
-    a request that gets as far as Temporal then fails the test."""
+    a request that gets as far as Temporal then fails the test. Without a TOPdesk, a request
+    that gets as far as routing fails too (nothing listens where it would look)."""
 
     async def connect() -> Client:
         assert client is not None
         return client
 
     settings = Settings(
-        task_queue=task_queue, webhook_secret=SecretStr(SECRET), webhook_secret_header=HEADER
+        task_queue=task_queue,
+        webhook_secret=SecretStr(SECRET),
+        webhook_secret_header=HEADER,
+        topdesk_url="http://127.0.0.1:9",
     )
-    app = create_app(settings, connect)
+    if quarantine is None:
+        quarantine = Quarantine(Path(tempfile.mkdtemp()) / "quarantine.db")
+    app = create_app(settings, connect, topdesk, quarantine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
         if client is None:
@@ -57,8 +79,13 @@ async def serve(client: Client | None, task_queue: str) -> AsyncIterator[httpx.A
 
 
 @pytest.fixture
-async def intake(h: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(h.client, h.task_queue) as http:
+def quarantine(tmp_path: Path) -> Quarantine:
+    return Quarantine(tmp_path / "quarantine.db")
+
+
+@pytest.fixture
+async def intake(h: Harness, quarantine: Quarantine) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(h.client, h.task_queue, h.topdesk, quarantine) as http:
         yield http
 
 
@@ -496,12 +523,10 @@ async def test_dfo_for_a_case_that_is_not_running_is_404_not_503(
     assert await accepted(intake, finished, "incident_created") == "started"
     await case(h, finished).result()
 
-    for number in (finished, "I9999-9999"):
-        response = await dfo(intake, number, "1", "approved")
+    response = await dfo(intake, finished, "1", "approved")
 
-        assert response.status_code == 404, response.text
-        assert "Retry-After" not in response.headers
-    assert await not_started(h, "I9999-9999")
+    assert response.status_code == 404, response.text
+    assert "Retry-After" not in response.headers
 
 
 # -- Temporal unavailable, health ------------------------------------------------------------------
@@ -515,7 +540,7 @@ async def test_temporal_unreachable_answers_503_with_retry_after(h: Harness):
     await gone.shutdown()
     number = h.submit()
 
-    async with serve(client, h.task_queue) as http:
+    async with serve(client, h.task_queue, h.topdesk) as http:
         body = {"number": number, "event": "incident_created"}
         response = await post(http, "/webhooks/topdesk", body)
 
@@ -537,3 +562,86 @@ def test_an_empty_webhook_secret_refuses_to_start_rather_than_accept_every_webho
 
     with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
         create_app(Settings(webhook_secret=SecretStr("")), never)
+
+
+# -- routing by the case's category ------------------------------------------------------------
+
+
+async def routed_to(intake: httpx.AsyncClient, number: str, event: str) -> dict[str, Any]:
+    response = await post(intake, "/webhooks/topdesk", {"number": number, "event": event})
+    assert response.status_code == 202, response.text
+    return dict(response.json())
+
+
+@pytest.mark.parametrize(
+    ("category", "form", "prefix"),
+    [
+        ("Forlengelse", EXTENSION_FORM, "extension"),
+        ("Fratredelse", SETTLEMENT_FORM, "final-settlement"),
+        ("Pensjon", "Skjema: Pensjon\nNavn: Kari Nordmann", "pension"),
+    ],
+)
+async def test_a_case_is_started_as_the_process_its_topdesk_category_names(
+    h: Harness, intake: httpx.AsyncClient, category: str, form: str, prefix: str
+):
+    number = h.submit(form, category)
+
+    answer = await routed_to(intake, number, "incident_created")
+
+    assert answer == {"workflow_id": f"{prefix}-{number}", "action": "started"}
+    handle = h.client.get_workflow_handle(f"{prefix}-{number}")
+    h.started.append(handle)
+    assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+    assert await not_started(h, number)  # and no new-hire workflow for it
+
+
+async def test_a_case_of_a_category_no_process_handles_is_quarantined_not_dropped(
+    h: Harness, intake: httpx.AsyncClient, quarantine: Quarantine
+):
+    number = h.submit("Endring av kontering", "Andre endringer arbeidsforhold")
+
+    answer = await routed_to(intake, number, "incident_created")
+
+    assert answer == {"workflow_id": None, "action": "quarantined"}
+    [held] = quarantine.events()
+    assert held.source == "topdesk" and number in held.body
+    assert "Andre endringer arbeidsforhold" in held.reason
+    assert await not_started(h, number)
+
+
+async def test_an_event_for_a_case_topdesk_does_not_know_is_quarantined(
+    h: Harness, intake: httpx.AsyncClient, quarantine: Quarantine
+):
+    response = await dfo(intake, "I9999-9999", "1", "approved")
+
+    assert response.status_code == 202
+    assert response.json()["action"] == "quarantined"
+    [held] = quarantine.events()
+    assert held.source == "dfo" and "I9999-9999" in held.reason
+
+
+async def test_topdesk_unreachable_while_routing_answers_503_with_retry_after(h: Harness):
+    async with serve(h.client, h.task_queue, topdesk=None) as http:  # nothing at its address
+        response = await post(http, "/webhooks/topdesk", {"number": "I2611-0001", "event": "x"})
+        assert response.status_code == 422  # validation still comes first
+        response = await post(
+            http, "/webhooks/topdesk", {"number": "I2611-0001", "event": "incident_created"}
+        )
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+
+
+async def test_a_reply_on_a_resignation_case_reaches_the_resignation_workflow(
+    h: Harness, intake: httpx.AsyncClient
+):
+    resigned.employee(h)
+    handle = await resigned.start(h, resigned.submit(h, ansattnummer="05009999"))
+    number = await resigned.case_of(h, handle)
+    await h.wait_state(handle, WaitState.AWAITING_CALLER)
+    h.simulator.caller_reply(number, f"Ansattnummer: {resigned.EMPLOYEE}")
+
+    answer = await routed_to(intake, number, "caller_replied")
+
+    assert answer == {"workflow_id": handle.id, "action": "signalled"}
+    await resigned.on_hold(h, handle)  # the answer was read: the settlement waits for its run

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,6 +50,7 @@ from tests.scenarios_resignation import (
 )
 from tests.test_intake import HEADER, SECRET, post, serve
 from workers.intake import create_app
+from workers.quarantine import Quarantine
 from workers.settings import Settings
 from workflows.resignation import ResignationWorkflow
 
@@ -188,13 +191,17 @@ async def test_a_resignation_submitted_in_the_portal_reaches_the_intake_and_star
     settings = Settings(
         task_queue=h.task_queue, webhook_secret=SecretStr(SECRET), webhook_secret_header=HEADER
     )
+    quarantine = Quarantine(Path(tempfile.mkdtemp()) / "quarantine.db")
 
     async def connect() -> Any:
         return h.client
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, connect), host="127.0.0.1", port=port, log_level="warning"
+            create_app(settings, connect, h.topdesk, quarantine),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
         )
     )
     serving = asyncio.create_task(server.serve())

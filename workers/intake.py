@@ -1,13 +1,16 @@
 """The webhook intake: TOPdesk and DFØ events in, workflows started or signalled.
 
 A webhook is a hint (DESIGN.md, "Webhooks are hints"): the intake checks the shared secret and
-the body's shape, then starts or signals the case's workflow, which re-reads the case from TOPdesk
+the body's shape, reads the case from TOPdesk to learn its category and so its process
+(`workers/routing.py`), then starts or signals that process's workflow, which re-reads the case
 before it acts. The workflow id is the business key, so a repeated "created" webhook finds the
-running (or finished) workflow instead of starting a second one.
+running (or finished) workflow instead of starting a second one. An event that cannot be routed
+(a category no process handles, a case TOPdesk does not know) is answered 202 and quarantined.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,11 +29,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.errors import TopdeskError, TopdeskNotFound
+from adapters.topdesk.port import TopdeskPort
 from domain.cases import ApprovalDecision, CaseEvent
-from domain.new_hire import NewHireInput
 from domain.resignation import ResignationInput
+from workers.quarantine import Quarantine
+from workers.routing import Route, route_of
 from workers.settings import Settings
-from workflows.new_hire import NewHireWorkflow
 from workflows.resignation import ResignationWorkflow
 
 log = structlog.get_logger(__name__)
@@ -106,8 +112,8 @@ DuplicateAction = Literal["already_started", "case_finished"]
 
 
 class Accepted(BaseModel):
-    workflow_id: str
-    action: Literal["started", "signalled", "already_started", "case_finished"]
+    workflow_id: str | None  # None when quarantined
+    action: Literal["started", "signalled", "already_started", "case_finished", "quarantined"]
 
 
 def new_hire_id(case_number: str) -> str:
@@ -119,8 +125,14 @@ def resignation_id(form_id: str) -> str:
     return f"resignation-{form_id}"
 
 
-def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> FastAPI:
-    """The intake app; `connect` makes the Temporal client once, at start-up."""
+def create_app(
+    settings: Settings,
+    connect: Callable[[], Awaitable[Client]],
+    topdesk: TopdeskPort | None = None,
+    quarantine: Quarantine | None = None,
+) -> FastAPI:
+    """The intake app; `connect` makes the Temporal client once, at start-up. TOPdesk (to route
+    by category) and the quarantine come from the settings unless given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -131,6 +143,14 @@ def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> 
     secret = settings.webhook_secret.get_secret_value().encode()
     if not secret:
         raise ValueError("SAKSFLYT_WEBHOOK_SECRET is empty: every webhook would be accepted")
+    if topdesk is None:
+        topdesk = TopdeskClient(
+            settings.topdesk_url,
+            settings.topdesk_login,
+            settings.topdesk_app_password.get_secret_value(),
+        )
+    if quarantine is None:
+        quarantine = Quarantine(settings.quarantine_path)
 
     def authenticated(request: Request) -> None:
         """The shared secret TOPdesk's action sequence sends in a header, compared in constant
@@ -150,10 +170,41 @@ def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> 
             headers={"Retry-After": "30"},
         )
 
+    async def routed(number: str, source: str, body: BaseModel) -> tuple[Route, str] | Accepted:
+        """The case's process and workflow id, from the case as TOPdesk has it; or, when it
+        cannot be routed, the quarantined answer."""
+        try:
+            incident = await asyncio.to_thread(topdesk.get_incident, number)
+        except TopdeskNotFound:
+            return await quarantined(source, body, f"TOPdesk kjenner ikke saken {number}")
+        route = route_of(incident)
+        workflow_id = route.workflow_id(incident) if route else None
+        if route is None or workflow_id is None:
+            category = incident.category.name if incident.category else "ingen"
+            return await quarantined(source, body, f"ingen prosess for kategorien «{category}»")
+        return route, workflow_id
+
+    async def quarantined(source: str, body: BaseModel, reason: str) -> Accepted:
+        await asyncio.to_thread(quarantine.add, source, body.model_dump_json(), reason)
+        log.warning("intake.quarantined", source=source, reason=reason)
+        return Accepted(workflow_id=None, action="quarantined")
+
+    @app.exception_handler(TopdeskError)
+    async def topdesk_error(request: Request, error: TopdeskError) -> JSONResponse:
+        log.warning("intake.topdesk_unavailable", path=request.url.path, error=str(error))
+        return JSONResponse(
+            {"detail": "TOPdesk is unavailable to route the event; send again later"},
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
+
     @app.post("/webhooks/topdesk", status_code=202, dependencies=[Depends(authenticated)])
     async def topdesk_webhook(body: TopdeskWebhook, request: Request) -> Accepted:
         client: Client = request.app.state.client
-        accepted = await _route_topdesk(client, settings.task_queue, body)
+        found = await routed(body.number, "topdesk", body)
+        if isinstance(found, Accepted):
+            return found
+        accepted = await _route_topdesk(client, settings.task_queue, body, *found)
         log.info(
             "intake.topdesk", case_number=body.number, case_event=body.event, action=accepted.action
         )
@@ -170,16 +221,17 @@ def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> 
                 "intake.dfo", form_id=body.form_id, case_event=body.event, action=accepted.action
             )
             return accepted
-        workflow_id = new_hire_id(body.case_number)
+        found = await routed(body.case_number, "dfo", body)
+        if isinstance(found, Accepted):
+            return found
+        _, workflow_id = found
         decision = ApprovalDecision(
             event_id=body.event_id or str(uuid.uuid4()),
             registration_id=body.registration_id,
             approved=body.event == "approved",
             reason=body.reason,
         )
-        await client.get_workflow_handle(workflow_id).signal(
-            NewHireWorkflow.approval_decided, decision
-        )
+        await client.get_workflow_handle(workflow_id).signal("approval_decided", decision)
         log.info("intake.dfo", case_number=body.case_number, case_event=body.event)
         return Accepted(workflow_id=workflow_id, action="signalled")
 
@@ -190,15 +242,18 @@ def create_app(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> 
     return app
 
 
-async def _route_topdesk(client: Client, task_queue: str, body: TopdeskWebhook) -> Accepted:
+async def _route_topdesk(
+    client: Client, task_queue: str, body: TopdeskWebhook, route: Route, workflow_id: str
+) -> Accepted:
     """Start the case's workflow, or signal it; never start a second one for the same case."""
-    workflow_id = new_hire_id(body.number)
-    case = NewHireInput(case_number=body.number)
+    start = route.start_input(body.number)
     if body.event == "incident_created":
+        if start is None:  # a case saksflyt opened itself: its workflow runs already
+            return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
         try:
             await client.start_workflow(
-                NewHireWorkflow.run,
-                case,
+                route.run,
+                start,
                 id=workflow_id,
                 task_queue=task_queue,
                 # A finished case is not started again by a late or repeated webhook; a failed
@@ -209,11 +264,14 @@ async def _route_topdesk(client: Client, task_queue: str, body: TopdeskWebhook) 
             return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
         return Accepted(workflow_id=workflow_id, action="started")
     event = CaseEvent(event_id=body.event_key(), kind=body.event)
+    if start is None:
+        await client.get_workflow_handle(workflow_id).signal("caller_replied", event)
+        return Accepted(workflow_id=workflow_id, action="signalled")
     try:
         # Signal-with-start: a reply that overtakes the "created" webhook still starts the case.
         await client.start_workflow(
-            NewHireWorkflow.run,
-            case,
+            route.run,
+            start,
             id=workflow_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,

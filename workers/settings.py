@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         return self.data_dir / "portal-stub.db"
 
     @property
+    def quarantine_path(self) -> Path:
+        return self.data_dir / "quarantine.db"
+
+    @property
     def simulator_path(self) -> Path:
         return self.data_dir / "topdesk-simulator.db"
 
