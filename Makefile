@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.intake_load $(ARGS)
+
 record-histories: $(STAMP)
 	$(BIN)/python -m tests.histories.record
 
