@@ -27,7 +27,14 @@ from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import TopdeskSimulator
-from domain.cases import TOPDESK_STATUS_OF, ApprovalDecision, CaseEvent, CaseTimings, WaitState
+from domain.cases import (
+    TOPDESK_STATUS_OF,
+    ApprovalDecision,
+    CaseEvent,
+    CaseProgress,
+    CaseTimings,
+    WaitState,
+)
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
 from domain.new_hire import NewHireInput, NewHireResult
@@ -200,6 +207,17 @@ class Harness:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"case stuck in {progress.state}, expected {state}")
             await asyncio.sleep(0.05)
+
+    async def wait_progress(
+        self, handle: WorkflowHandle, done: Callable[[CaseProgress], bool], what: str
+    ) -> CaseProgress:
+        """Query the case's progress in real time until `done` holds; fail when it never does."""
+        deadline = asyncio.get_running_loop().time() + 15
+        while not done(progress := await handle.query(NewHireWorkflow.progress)):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"waited 15 s for {what}; the case shows {progress}")
+            await asyncio.sleep(0.05)
+        return progress
 
     async def wait_replies(self, number: str, count: int) -> None:
         """Wait until the caller has been sent `count` replies."""

@@ -149,8 +149,10 @@ async def test_the_moved_end_date_waits_for_the_manager_until_decided(h: Harness
     old, new = h.sap.registrations()
     assert old.status is ApprovalState.WITHDRAWN
     assert new.status is ApprovalState.PENDING and new.sluttdato == date(2028, 12, 31)
-    progress = await handle.query(NewHireWorkflow.progress)
-    assert progress.registration_id == new.id and "sluttdatoen er endret" in progress.detail
+    progress = await h.wait_progress(
+        handle, lambda p: "sluttdatoen er endret" in p.detail, "the new wait shown"
+    )
+    assert progress.registration_id == new.id
     assert not h.topdesk.get_incident(number).completed
 
 
