@@ -164,6 +164,9 @@ async def test_an_extension_moved_then_withdrawn_withdraws_only_the_live_registr
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.reply(handle, number, "Ny sluttdato: 31.12.2028")
     await h.wait_replies(number, 2)
+    # Closed once the case shows "I arbeid" again: TOPdesk has no conditional update, so a close
+    # in the very instant saksflyt writes a status would be undone by that write.
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await more.withdraw(h, handle, number)
 
     assert (await handle.result()).outcome is CaseOutcome.WITHDRAWN
