@@ -28,7 +28,7 @@ from adapters.topdesk.client import TopdeskClient
 from domain.cases import OSLO
 from domain.follow_ups import plan_watch
 from domain.payroll_calendar import PayrollCalendar
-from workers.schedules import END_DATE_WATCH, QUARTERLY_FOLLOW_UP, ensure_schedules
+from workers.schedules import BACKFILL, END_DATE_WATCH, QUARTERLY_FOLLOW_UP, ensure_schedules
 from workers.settings import Settings
 from workers.temporal import binary, data_converter
 from workers.worker import Systems, build_worker
@@ -85,7 +85,11 @@ async def test_ensure_creates_both_schedules_in_norwegian_time_skipping_overlaps
     client = dev_server.client
     done = await ensure_schedules(client, settings)
 
-    assert done == [f"{END_DATE_WATCH}: opprettet", f"{QUARTERLY_FOLLOW_UP}: opprettet"]
+    assert done == [
+        f"{END_DATE_WATCH}: opprettet",
+        f"{QUARTERLY_FOLLOW_UP}: opprettet",
+        f"{BACKFILL}: opprettet",
+    ]
     watch = await describe(client, END_DATE_WATCH)
     follow_up = await describe(client, QUARTERLY_FOLLOW_UP)
     for description, workflow_type in ((watch, "EndDateWatch"), (follow_up, "QuarterlyFollowUp")):
@@ -117,8 +121,12 @@ async def test_ensuring_again_updates_the_schedules_and_duplicates_nothing(
     moved = settings.model_copy(update={"task_queue": f"{settings.task_queue}-moved"})
     done = await ensure_schedules(client, moved)
 
-    assert done == [f"{END_DATE_WATCH}: oppdatert", f"{QUARTERLY_FOLLOW_UP}: oppdatert"]
-    assert await schedule_ids(client, 2) == sorted([END_DATE_WATCH, QUARTERLY_FOLLOW_UP])
+    assert done == [
+        f"{END_DATE_WATCH}: oppdatert",
+        f"{QUARTERLY_FOLLOW_UP}: oppdatert",
+        f"{BACKFILL}: oppdatert",
+    ]
+    assert await schedule_ids(client, 3) == sorted([END_DATE_WATCH, QUARTERLY_FOLLOW_UP, BACKFILL])
     for schedule_id in (END_DATE_WATCH, QUARTERLY_FOLLOW_UP):
         assert action(await describe(client, schedule_id)).task_queue == moved.task_queue
 

@@ -3,8 +3,12 @@
     saksflyt dev [--demo] [--once]   the embedded stack on loopback (and the demo)
     saksflyt worker | intake | simulator   one process of the stack
     saksflyt replay FILE...          replay recorded histories against this code
-    saksflyt schedules               create or update the end-date watch's and the quarterly
-                                     follow-up's schedules on the configured cluster
+    saksflyt schedules               create or update the schedules (end-date watch, quarterly
+                                     follow-up, TOPdesk backfill) on the configured cluster
+    saksflyt quarantine list [--json] | show ID | redrive ID...
+                                     the intake's quarantine: what could not be routed, and why;
+                                     redrive routes an event again as its webhook would be
+    saksflyt outbox list [--json]    events the intake keeps until Temporal takes them
 
 Every command that used a Temporal client ends with `os._exit` after flushing its output: the
 SDK's bridge threads can abort an exiting interpreter (temporal-practices §2.10), and a command's
@@ -15,16 +19,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
+from domain.cases import OSLO
 from workers.logging import configure_logging
 from workers.settings import Settings
 
@@ -62,6 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     replay = command("replay", _replay, "replay recorded histories against this code")
     replay.add_argument("files", nargs="+", type=Path, help="history JSON files")
     command("schedules", _schedules, "create or update the schedules on the configured cluster")
+
+    held = commands.add_parser("quarantine", help="the intake's quarantine: list, show, redrive")
+    actions = held.add_subparsers(required=True, metavar="action")
+    listing = actions.add_parser("list", help="every quarantined event, with its reason")
+    listing.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    listing.set_defaults(command=_quarantine_list)
+    show = actions.add_parser("show", help="one event's stored body and reason")
+    show.add_argument("id", type=int)
+    show.set_defaults(command=_quarantine_show)
+    redrive = actions.add_parser("redrive", help="route events again, as their webhooks would be")
+    redrive.add_argument("ids", nargs="+", type=int, metavar="ID")
+    redrive.set_defaults(command=_quarantine_redrive)
+
+    outbox = commands.add_parser("outbox", help="events the intake keeps until Temporal takes them")
+    outbox_actions = outbox.add_subparsers(required=True, metavar="action")
+    queued = outbox_actions.add_parser("list", help="every queued event, oldest first")
+    queued.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    queued.set_defaults(command=_outbox_list)
     return parser
 
 
@@ -108,7 +135,15 @@ def _intake(settings: Settings, args: argparse.Namespace) -> int:
     from workers.temporal import INTAKE_RETRY, connect
 
     app = create_app(settings, lambda: connect(settings, INTAKE_RETRY))
-    uvicorn.run(app, host=settings.intake_host, port=settings.intake_port, log_level="warning")
+    # No uvicorn access log: it would print a secret given as a path segment; the intake logs
+    # every request itself, redacted.
+    uvicorn.run(
+        app,
+        host=settings.intake_host,
+        port=settings.intake_port,
+        log_level="warning",
+        access_log=False,
+    )
     return 0
 
 
@@ -155,6 +190,86 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
         print(f"FAIL {name}: {failure}")
     print(f"{len(args.files) - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
+
+
+def _quarantine_list(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.quarantine import Quarantine
+
+    events = Quarantine(settings.quarantine_path).events()
+    if args.json:
+        print(json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False, indent=2))
+        return 0
+    table = Table("id", "mottatt", "kilde", "årsak", title=f"Karantene: {len(events)} hendelser")
+    for event in events:
+        table.add_row(str(event.id), _local(event.received), event.source, escape(event.reason))
+    Console().print(table)
+    return 0
+
+
+def _quarantine_show(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.quarantine import Quarantine
+
+    event = Quarantine(settings.quarantine_path).get(args.id)
+    console = Console()
+    if event is None:
+        console.print(f"Hendelse {args.id} finnes ikke i karantenen.")
+        return 1
+    console.print(f"Hendelse {event.id} fra {event.source}, mottatt {_local(event.received)}")
+    console.print(f"Årsak: {escape(event.reason)}")
+    console.print_json(event.body)
+    return 0
+
+
+def _quarantine_redrive(settings: Settings, args: argparse.Namespace) -> int:
+    """Each event goes the webhook's own way (`workers.intake.redeliver`); exit 0 only when every
+    one was delivered and so left the quarantine."""
+    from workers.intake import redeliver, topdesk_of
+    from workers.quarantine import Quarantine, QuarantinedEvent, Redriven, redrive
+    from workers.temporal import connect
+
+    async def run() -> list[Redriven]:
+        client = await connect(settings)
+        topdesk = topdesk_of(settings)
+
+        async def deliver(event: QuarantinedEvent) -> str:
+            return await redeliver(client, settings.task_queue, topdesk, event)
+
+        return await redrive(Quarantine(settings.quarantine_path), args.ids, deliver)
+
+    try:
+        done = _run(run())
+    except RuntimeError as error:  # the SDK's "Failed client connect"
+        print(f"Fikk ikke kontakt med Temporal på {settings.temporal_address}: {error}")
+        return 1
+    said = {
+        "delivered": "sendt ({detail}) og fjernet fra karantenen",
+        "refused": "fortsatt avvist, ligger i karantenen med ny årsak: {detail}",
+        "unavailable": "{detail}; ligger fortsatt i karantenen",
+        "unknown": "{detail}",
+    }
+    for item in done:
+        print(f"{item.id}: " + said[item.result].format(detail=item.detail))
+    return 0 if all(item.result == "delivered" for item in done) else 1
+
+
+def _outbox_list(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.outbox import Outbox
+
+    events = Outbox(settings.outbox_path).events()
+    if args.json:
+        print(json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False, indent=2))
+        return 0
+    table = Table("id", "mottatt", "kilde", "sak", "forsøk", "siste feil", title="Utboks")
+    for event in events:
+        error = escape(event.last_error or "")
+        row = [str(event.id), _local(event.received), event.source, event.workflow_id]
+        table.add_row(*row, str(event.attempts), error)
+    Console().print(table)
+    return 0
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(OSLO).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:

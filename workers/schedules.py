@@ -1,14 +1,19 @@
 """The Temporal Schedules of the processes the service centre starts itself (seed 001, "Annen
-fratredelse"): the end-date watch before every payroll run, and the quarterly follow-up.
+fratredelse"): the end-date watch before every payroll run, and the quarterly follow-up; and the
+backfill of webhooks that never came (issue 4).
 
     end-date-watch        the 1st of every month, 06:00 Norwegian time; the workflow then sleeps
                           until its watch day, a few working days before that month's cut-off
     quarterly-follow-up   1 January, April, July and October, 07:00 Norwegian time
+    topdesk-backfill      every 15 minutes: the TOPdesk cases whose webhook never came
+                          (workflows/backfill.py), of the categories the intake routes
 
-Both skip a start while the previous run still runs, and catch up a start missed by at most a
-day (a cluster down over the night of the 1st). `ensure_schedules` creates them, or updates them
-to this spec when they exist, so `saksflyt schedules` and `saksflyt dev` may run it every time.
-An update keeps the schedule's state: a schedule an operator paused stays paused.
+All skip a start while the previous run still runs. The two monthly ones catch up a start missed
+by at most a day (a cluster down over the night of the 1st); the backfill needs no catching up,
+since each run starts where the last completed one listed, and so catches up at most one start.
+`ensure_schedules` creates them, or updates them to this spec when they exist, so `saksflyt
+schedules` and `saksflyt dev` may run it every time. An update keeps the schedule's state: a
+schedule an operator paused stays paused.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -31,13 +37,17 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from domain.backfill import EVERY, BackfillInput
 from domain.follow_ups import EndDateWatchInput, QuarterlyFollowUpInput
+from workers.routing import ROUTES
 from workers.settings import Settings
+from workflows.backfill import Backfill
 from workflows.end_date_watch import EndDateWatch
 from workflows.quarterly_follow_up import QuarterlyFollowUp
 
 END_DATE_WATCH = "end-date-watch"
 QUARTERLY_FOLLOW_UP = "quarterly-follow-up"
+BACKFILL = "topdesk-backfill"
 TIME_ZONE = "Europe/Oslo"
 CATCHUP_WINDOW = timedelta(days=1)
 POLICY = SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW)
@@ -82,17 +92,34 @@ def quarterly_follow_up_schedule(
     )
 
 
+def backfill_schedule(task_queue: str, input: BackfillInput | None = None) -> Schedule:
+    """Every 15 minutes, for the categories the intake routes (other cases would only be
+    quarantined, every run)."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            Backfill.run,
+            input or BackfillInput(categories=sorted(ROUTES)),
+            id=BACKFILL,
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVERY)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=EVERY),
+    )
+
+
 async def ensure_schedules(
     client: Client,
     settings: Settings,
     watch: EndDateWatchInput | None = None,
     follow_up: QuarterlyFollowUpInput | None = None,
+    backfill: BackfillInput | None = None,
 ) -> list[str]:
-    """Create both schedules, or bring existing ones up to this spec; returns what was done, one
+    """Create every schedule, or bring existing ones up to this spec; returns what was done, one
     line per schedule. Running it twice is harmless."""
     wanted = {
         END_DATE_WATCH: end_date_watch_schedule(settings.task_queue, watch),
         QUARTERLY_FOLLOW_UP: quarterly_follow_up_schedule(settings.task_queue, follow_up),
+        BACKFILL: backfill_schedule(settings.task_queue, backfill),
     }
     done = []
     for schedule_id, schedule in wanted.items():

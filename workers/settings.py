@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WebhookSource = Literal["topdesk", "dfo"]
 
 
 class Settings(BaseSettings):
@@ -27,9 +30,31 @@ class Settings(BaseSettings):
     intake_port: int = 8701
     webhook_secret: SecretStr = SecretStr("dev-webhook-secret")
     webhook_secret_header: str = "X-Saksflyt-Secret"
+    dfo_webhook_secret: SecretStr = SecretStr("")  # empty: the same as webhook_secret
+    webhook_hmac_key: SecretStr = SecretStr("")  # empty: no signature asked for
+    # Which sources must sign once a key is set; TOPdesk signs nothing, so a deployment that
+    # signs only DFØ's events sets "dfo".
+    webhook_hmac_sources: Annotated[frozenset[WebhookSource], NoDecode] = frozenset(
+        {"topdesk", "dfo"}
+    )
+    webhook_replay_window_seconds: int = 300
+    webhook_max_bytes: int = 64 * 1024
+
+    # While Temporal is away the intake's outbox retries after this many seconds, doubling up to
+    # the cap (which is also how often an idle intake looks for events another process queued).
+    outbox_retry_first: float = 1.0
+    outbox_retry_max: float = 60.0
 
     simulator_port: int = 8700
     log_format: str = "auto"  # "console", "json" or "auto" (console on a terminal)
+
+    @field_validator("webhook_hmac_sources", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """An environment variable says `topdesk,dfo`, not a JSON list."""
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @property
     def sap_stub_path(self) -> Path:
@@ -50,6 +75,10 @@ class Settings(BaseSettings):
     @property
     def quarantine_path(self) -> Path:
         return self.data_dir / "quarantine.db"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "intake-outbox.db"
 
     @property
     def simulator_path(self) -> Path:

@@ -1,0 +1,207 @@
+"""The intake's outbox: webhooks Temporal could not take yet, kept on disk until it can.
+
+Why an outbox and not only 503 + Retry-After: whether TOPdesk retries a failed HTTP action is
+UNCONFIRMED (reference/topdesk-api.md §5), and DFØ's retries are unknown too, so a 503 may well be
+the last the sender ever says about the event. When Temporal is unreachable, the intake writes the
+event, already authenticated, validated and routed (its workflow id and process known), into this
+SQLite file under `settings.data_dir` and answers 202 `{"action": "queued"}`. The insert commits
+(and SQLite syncs it to disk) before the answer leaves, so an acknowledged event survives a crash
+of the intake. A background task in the intake's lifespan (`Drainer`) hands the events on in the
+order they came once Temporal is back, backing off exponentially up to a cap while it is not, and
+deletes an event only after Temporal accepted it.
+
+Why draining twice does no harm: a crash between "Temporal accepted" and "deleted" hands the event
+on again after the restart, and two intakes sharing the file may both hand on one event. Both are
+harmless because every hand-on is idempotent: the workflow id is the business key (a second start
+finds the running or finished workflow, `WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY`), and a
+signal carries an event id fixed when the event was queued, which the workflow's handlers count
+once (signals are at-least-once anyway).
+
+Order: a later event for a workflow that still has one waiting here is queued behind it, even when
+Temporal is back, so "created" is never overtaken by "replied" for the same case; events for other
+cases are not held up by it. (Across several intake replicas, each with its own outbox, no order
+holds, as none does between concurrent requests either.)
+
+TOPdesk unreachable while routing stays a 503 with Retry-After; it is not queued. Routing needs the
+case's category from TOPdesk, and the outbox holds only events whose workflow is known, so the
+drainer needs Temporal alone. While TOPdesk cannot be read nothing could act on the event anyway
+(every workflow re-reads its case first), most events come from TOPdesk itself, and a TOPdesk event
+lost that way is found by the backfill poll on `modificationDate` (issue 4, item 6), a lost DFØ
+approval by the approval step's daily look in SAP.
+
+What Temporal rejects outright, or a signal to a case that is not running, does not stay here
+either: the intake's delivery puts it in the quarantine with the reason (the sender was told 202;
+a 404 is only possible while the sender still waits for the answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from pydantic import BaseModel
+
+log = structlog.get_logger(__name__)
+
+_SCHEMA = """
+create table if not exists outbox (
+    id integer primary key autoincrement, received text not null, source text not null,
+    workflow_id text not null, category text, body text not null,
+    attempts integer not null default 0, last_error text);
+create index if not exists outbox_workflow on outbox (workflow_id);
+"""
+
+
+class TemporalUnavailable(Exception):
+    """Temporal cannot take the event now (unreachable, overloaded): keep it and try later."""
+
+
+class OutboxEvent(BaseModel):
+    """A queued event: the webhook body as received (event id fixed) and where it goes."""
+
+    id: int
+    received: datetime
+    source: str
+    workflow_id: str
+    category: str | None  # the TOPdesk category that routed it; None for the portal's resignation
+    body: str
+    attempts: int
+    last_error: str | None
+
+
+class Outbox:
+    """One SQLite file; each statement commits by itself, so an added event is on disk at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with closing(self._connect()) as db:
+            db.executescript(_SCHEMA)
+
+    def add(self, source: str, workflow_id: str, category: str | None, body: str) -> int:
+        with self._lock, closing(self._connect()) as db:
+            cursor = db.execute(
+                "insert into outbox (received, source, workflow_id, category, body)"
+                " values (?, ?, ?, ?, ?)",
+                (datetime.now(UTC).isoformat(), source, workflow_id, category, body),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def first(self) -> OutboxEvent | None:
+        """The oldest event, the next to hand on."""
+        events = self._select("order by id limit 1")
+        return events[0] if events else None
+
+    def events(self) -> list[OutboxEvent]:
+        return self._select("order by id")
+
+    def holds(self, workflow_id: str) -> bool:
+        """Whether an event for this workflow still waits: a later one must queue behind it."""
+        with self._lock, closing(self._connect()) as db:
+            row = db.execute(
+                "select 1 from outbox where workflow_id = ? limit 1", (workflow_id,)
+            ).fetchone()
+        return row is not None
+
+    def remove(self, event_id: int) -> None:
+        with self._lock, closing(self._connect()) as db:
+            db.execute("delete from outbox where id = ?", (event_id,))
+
+    def failed(self, event_id: int, error: str) -> None:
+        """Count a hand-on that failed, with why: `saksflyt outbox list` shows both."""
+        with self._lock, closing(self._connect()) as db:
+            db.execute(
+                "update outbox set attempts = attempts + 1, last_error = ? where id = ?",
+                (error, event_id),
+            )
+
+    def _select(self, tail: str) -> list[OutboxEvent]:
+        with self._lock, closing(self._connect()) as db:
+            rows = db.execute(
+                "select id, received, source, workflow_id, category, body, attempts, last_error"
+                f" from outbox {tail}"
+            ).fetchall()
+        fields = OutboxEvent.model_fields
+        return [OutboxEvent.model_validate(dict(zip(fields, row, strict=True))) for row in rows]
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.isolation_level = None  # each statement commits by itself
+        return db
+
+
+Deliver = Callable[[OutboxEvent], Awaitable[None]]
+
+
+class Drainer:
+    """Hands the outbox's events on, oldest first, with `deliver` (the intake's own start/signal
+    code); `deliver` raises `TemporalUnavailable` to keep an event, and settles every other
+    outcome itself (handed on, or quarantined). An event whose hand-on fails stays first, its
+    attempts and the error counted (`saksflyt outbox list`). While Temporal is away it waits `first`
+    seconds, doubling up to `cap`; woken by a new event it starts at once, unless it is backing off
+    (then the new event waits its turn, so a stream of webhooks does not become a stream of
+    attempts). Idle, it looks every `cap` seconds anyway, for events another intake process sharing
+    the file added."""
+
+    def __init__(self, outbox: Outbox, deliver: Deliver, first: float, cap: float) -> None:
+        self.outbox = outbox
+        self._deliver = deliver
+        self._first = first
+        self._cap = cap
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    async def run(self) -> None:
+        """Until cancelled. An event left by a crashed run is handed on at once."""
+        delay = self._first
+        while True:
+            self._woken.clear()
+            try:
+                emptied = await self.drain_once()
+            except Exception:  # a broken disk, say: keep the events, try again later
+                log.exception("outbox.drain_failed")
+                emptied = False
+            if emptied:
+                delay = self._first
+                # Not `asyncio.wait_for`: in 3.11 it swallows a cancel that comes in the same
+                # turn as the wake-up (the intake stopping right after queueing an event).
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._cap):
+                        await self._woken.wait()
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._cap)
+
+    async def drain_once(self) -> bool:
+        """Hand on every event, in order; True once the outbox is empty, False when one could
+        not be handed on (Temporal still away): it stays first, for the next pass."""
+        while (event := await asyncio.to_thread(self.outbox.first)) is not None:
+            try:
+                await self._deliver(event)
+            except Exception as error:
+                # Temporal away is the expected case; anything else is a bug, which keeps the
+                # event first and the rest of the outbox behind it until a fixed deploy.
+                expected = isinstance(error, TemporalUnavailable)
+                said = str(error) if expected else f"{type(error).__name__}: {error}"
+                await asyncio.to_thread(self.outbox.failed, event.id, said)
+                (log.warning if expected else log.exception)(
+                    "outbox.kept",
+                    outbox_id=event.id,
+                    workflow_id=event.workflow_id,
+                    attempts=event.attempts + 1,
+                    error=said,
+                )
+                return False
+            await asyncio.to_thread(self.outbox.remove, event.id)
+            log.info("outbox.handed_on", outbox_id=event.id, workflow_id=event.workflow_id)
+        return True
