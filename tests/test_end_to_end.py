@@ -8,7 +8,7 @@ import asyncio
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,23 +29,11 @@ from domain.cases import WaitState
 from tests.harness import form_without
 from workers.intake import create_app, new_hire_id
 from workers.settings import Settings
-from workers.temporal import binary, data_converter
+from workers.temporal import data_converter
 from workers.worker import Systems, build_worker
-from workflows import search_attributes
 from workflows.new_hire import NewHireWorkflow
 
 SECRET = "e2e-secret"
-
-
-@pytest.fixture
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        search_attributes=search_attributes.ALL,
-        data_converter=data_converter(),
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -30,21 +29,8 @@ from domain.follow_ups import plan_watch
 from domain.payroll_calendar import PayrollCalendar
 from workers.schedules import BACKFILL, END_DATE_WATCH, QUARTERLY_FOLLOW_UP, ensure_schedules
 from workers.settings import Settings
-from workers.temporal import binary, data_converter
 from workers.worker import Systems, build_worker
-from workflows import search_attributes
 from workflows.end_date_watch import EndDateWatch
-
-
-@pytest.fixture
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        search_attributes=search_attributes.ALL,
-        data_converter=data_converter(),
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture
