@@ -59,7 +59,9 @@ NO_INTAKE = "NoIntake"  # final: the worker was built without the intake's addre
 TIMESTAMP_HEADER = "X-Saksflyt-Timestamp"
 SIGNATURE_HEADER = "X-Saksflyt-Signature"
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# A 500 is the intake's own bug: retrying it for ever would hold every later run (overlap SKIP),
+# so it is a refusal of that one case, noted in the result.
+RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 LONGEST_RETRY_AFTER = timedelta(minutes=10)
 
 
@@ -104,7 +106,10 @@ class BackfillActivities:
         listed_at = datetime.now(UTC)
         query = modified_since_query(window.since, window.categories)
         with final_errors(TopdeskRejected):
-            incidents = self.topdesk.list_incidents(query, page_size=window.page_size)
+            # Sorted on creation: a case modified meanwhile keeps its place across the pages.
+            incidents = self.topdesk.list_incidents(
+                query, page_size=window.page_size, sort="creationDate:asc"
+            )
             # FIQL dates are whole seconds: the exact cut is made here.
             in_window = [i for i in incidents if _modified(i) >= window.since]
             cases = [case for i in in_window if (case := self._listed(i)) is not None]

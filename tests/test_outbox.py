@@ -158,7 +158,7 @@ async def running_intake(
 ) -> AsyncIterator[Intake]:
     """The intake as `saksflyt intake` runs it (its retries bounded), its Temporal behind the
     proxy. A long `retry_first` keeps the drainer out of the way after its first failure."""
-    client = await connect(Settings(temporal_address=temporal.address), INTAKE_RETRY)
+    client = await connect(Settings(temporal_address=temporal.address), INTAKE_RETRY, lazy=True)
     settings = Settings(
         data_dir=tmp_path,
         task_queue=h.task_queue,
@@ -222,6 +222,25 @@ async def test_an_event_queued_while_temporal_is_down_starts_its_workflow_once_i
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     assert len(await events(handle, "workflow_execution_started")) == 1
     assert len(h.sap.registrations()) == 1
+
+
+async def test_an_intake_started_while_temporal_is_down_queues_and_hands_on_once_it_is_up(
+    h: Harness, tmp_path: Path, temporal: TcpProxy
+):
+    number = h.submit()
+    await temporal.down()
+    async with running_intake(h, tmp_path, temporal) as intake:  # it starts regardless
+        ready = await intake.http.get("/readyz")
+        answer = await intake.created(number)
+
+        assert ready.status_code == 503
+        assert answer == {"workflow_id": f"new-hire-{number}", "action": "queued"}
+        await temporal.up()
+        await intake.emptied()
+
+    handle = case(h, number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    assert len(await events(handle, "workflow_execution_started")) == 1
 
 
 async def test_duplicates_queued_while_temporal_is_down_start_one_workflow(

@@ -134,7 +134,7 @@ def _intake(settings: Settings, args: argparse.Namespace) -> int:
     from workers.intake import create_app
     from workers.temporal import INTAKE_RETRY, connect
 
-    app = create_app(settings, lambda: connect(settings, INTAKE_RETRY))
+    app = create_app(settings, lambda: connect(settings, INTAKE_RETRY, lazy=True))
     # No uvicorn access log: it would print a secret given as a path segment; the intake logs
     # every request itself, redacted.
     uvicorn.run(

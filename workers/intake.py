@@ -565,7 +565,7 @@ def create_app(
             await client.workflow_service.get_system_info(
                 GetSystemInfoRequest(), timeout=READY_TIMEOUT
             )
-        except RPCError as error:
+        except (RPCError, RuntimeError) as error:  # RuntimeError: a lazy client not connected
             log.warning("intake.not_ready", error=str(error))
             return JSONResponse({"status": "Temporal unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
@@ -651,6 +651,7 @@ async def _duplicate(client: Client, workflow_id: str) -> DuplicateAction:
 
 WebhookEvent = TopdeskWebhook | DfoWebhook | DfoResignation
 
+NOT_CONNECTED = "Failed client connect"
 # What Temporal answers while it is down, restarting or overloaded: the event waits in the outbox.
 # (UNKNOWN is what a call cut off by a dropped connection reports.)
 TEMPORAL_DOWN = frozenset(
@@ -763,6 +764,11 @@ async def dispatch(client: Client, task_queue: str, body: WebhookEvent, target: 
         )
         await client.get_workflow_handle(target.workflow_id).signal("approval_decided", decision)
         return Accepted(workflow_id=target.workflow_id, action="signalled")
+    except RuntimeError as error:
+        # A lazily connected client that has not reached Temporal yet says so this way.
+        if NOT_CONNECTED not in str(error):
+            raise
+        raise TemporalUnavailable(f"Temporal: {error}") from error
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             reason = f"ingen sak {target.workflow_id} kjører og kan ta imot hendelsen"

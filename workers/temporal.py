@@ -23,12 +23,17 @@ def data_converter() -> DataConverter:
     return pydantic_data_converter
 
 
-async def connect(settings: Settings, retry_config: RetryConfig | None = None) -> Client:
+async def connect(
+    settings: Settings, retry_config: RetryConfig | None = None, lazy: bool = False
+) -> Client:
+    """`lazy`: connect on the first call, so that a process (the intake) can start, and take
+    webhooks into its outbox, while Temporal is down."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(),
         retry_config=retry_config,
+        lazy=lazy,
     )
 
 

@@ -48,12 +48,15 @@ with workflow.unsafe.imports_passed_through():
         Sent,
         window_start,
     )
-    from workflows.case import TOPDESK_RETRY, TOPDESK_TIMEOUT, refused
+    from workflows.case import TOPDESK_RETRY, refused
 
 # Set by the server on every workflow a schedule starts: the nominal time of the action.
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 SEND_TIMEOUT = timedelta(seconds=30)
+# Listing a long window (after an outage) reads many pages and trails: room for it, since a run
+# that times out retries the same window.
+FIND_TIMEOUT = timedelta(minutes=15)
 # An intake outage may last; the intake's Retry-After, when it gives one, comes first.
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -80,7 +83,7 @@ class Backfill:
         found = await workflow.execute_activity_method(
             BackfillActivities.find_cases,
             CaseWindow(since=since, categories=input.categories, page_size=input.page_size),
-            start_to_close_timeout=TOPDESK_TIMEOUT,
+            start_to_close_timeout=FIND_TIMEOUT,
             retry_policy=TOPDESK_RETRY,
         )
         sent = [await self._send(hint) for hint in found.hints]

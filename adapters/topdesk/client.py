@@ -127,9 +127,15 @@ class TopdeskClient:
             },
         )
 
-    def list_incidents(self, query: str, page_size: int = 100) -> list[Incident]:
-        """Incidents matching a FIQL query, following TOPdesk's paging to the end."""
-        params = {"query": query, "pageSize": page_size}
+    def list_incidents(
+        self, query: str, page_size: int = 100, sort: str | None = None
+    ) -> list[Incident]:
+        """Incidents matching a FIQL query, following TOPdesk's paging to the end. Paging is by
+        offset, so a caller that must not miss a case while others change sorts on a field a
+        change does not move (`creationDate:asc`)."""
+        params: dict[str, Any] = {"query": query, "pageSize": page_size}
+        if sort:
+            params["sort"] = sort
         return [
             Incident.model_validate(item)
             for item in self._pages("/incidents", params, offset_param="pageStart")
