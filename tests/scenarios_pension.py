@@ -123,6 +123,22 @@ async def send_now(h: Harness, handle: WorkflowHandle, event_id: str = "override
 # -- scenarios: each drives one path to its end and returns the handle ----------------------
 
 
+async def started(
+    h: Harness, from_date: date, percentage: int = 50, new_position: str = "50"
+) -> tuple[str, WorkflowHandle]:
+    """A partial pension from `from_date`, submitted and started."""
+    number = submit_pension(h, pension_form(from_date, percentage, new_position=new_position))
+    return number, await start_pension(h, number)
+
+
+async def approved(h: Harness, handle: WorkflowHandle) -> WorkflowHandle:
+    """The manager approves the position change, and the case ends."""
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
 async def full(h: Harness) -> WorkflowHandle:
     """Full pension three months ahead: SPK, letter, files, then the child's paid settlement."""
     from_date = await first_of_month_in(h, 3)
@@ -136,26 +152,17 @@ async def full(h: Harness) -> WorkflowHandle:
 
 async def partial(h: Harness) -> WorkflowHandle:
     """Half pension, half position: the position change is approved by the manager."""
-    from_date = await first_of_month_in(h, 3)
-    number = submit_pension(h, pension_form(from_date, 50, new_position="50"))
-    handle = await start_pension(h, number)
-    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    await h.decide(handle)
-    await handle.result()
-    return handle
+    _number, handle = await started(h, await first_of_month_in(h, 3))
+    return await approved(h, handle)
 
 
 async def early_on_hold(h: Harness) -> WorkflowHandle:
     """Six months ahead: on hold until four months before, then sent and approved."""
     from_date = await first_of_month_in(h, 6)
-    number = submit_pension(h, pension_form(from_date, 60, new_position="40"))
-    handle = await start_pension(h, number)
+    _number, handle = await started(h, from_date, 60, new_position="40")
     await h.wait_state(handle, WaitState.ON_HOLD)
     await sleep_until(h, take_up(from_date))
-    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    await h.decide(handle)
-    await handle.result()
-    return handle
+    return await approved(h, handle)
 
 
 async def date_moved(h: Harness) -> WorkflowHandle:
@@ -194,33 +201,21 @@ async def moved_while_on_hold(h: Harness) -> WorkflowHandle:
 
 async def operator_override(h: Harness) -> WorkflowHandle:
     """On hold, a case handler sends the message at once."""
-    from_date = await first_of_month_in(h, 6)
-    number = submit_pension(h, pension_form(from_date, 50, new_position="50"))
-    handle = await start_pension(h, number)
+    _number, handle = await started(h, await first_of_month_in(h, 6))
     await h.wait_state(handle, WaitState.ON_HOLD)
     await send_now(h, handle)
-    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    await h.decide(handle)
-    await handle.result()
-    return handle
+    return await approved(h, handle)
 
 
 async def late_warning(h: Harness) -> WorkflowHandle:
     """Next month's first: less than two months, sent with a warning."""
-    from_date = await first_of_month_in(h, 1)
-    number = submit_pension(h, pension_form(from_date, 50, new_position="50"))
-    handle = await start_pension(h, number)
-    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    await h.decide(handle)
-    await handle.result()
-    return handle
+    _number, handle = await started(h, await first_of_month_in(h, 1))
+    return await approved(h, handle)
 
 
 async def withdrawn(h: Harness) -> WorkflowHandle:
     """Withdrawn while the manager decides: the position change, then the SPK message, undone."""
-    from_date = await first_of_month_in(h, 3)
-    number = submit_pension(h, pension_form(from_date, 50, new_position="50"))
-    handle = await start_pension(h, number)
+    number, handle = await started(h, await first_of_month_in(h, 3))
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await withdraw(h, handle, number)
     await handle.result()

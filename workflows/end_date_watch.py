@@ -22,7 +22,7 @@ A Temporal Schedule starts it on the 1st of every month (workers/schedules.py). 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         EndDateWatchInput,
         EndDateWatchResult,
         UnitCase,
+        UnitGroup,
         WatchPlan,
         announced_employees,
         by_unit,
@@ -128,6 +129,26 @@ async def _open(case: NewCase) -> CaseRef:
     )
 
 
+async def tell_units(
+    employees: Sequence[Employment],
+    fallback_email: str,
+    brief: Callable[[str], str],
+    text: Callable[[UnitGroup], str],
+) -> list[UnitCase]:
+    """One case per unit, in the order of the units' names, listing that unit's employees."""
+    return [
+        await open_unit_case(
+            group.unit,
+            group.caller_email,
+            brief(group.unit),
+            text(group),
+            group.employees,
+            fallback_email,
+        )
+        for group in by_unit(employees, fallback_email)
+    ]
+
+
 @workflow.defn(name="EndDateWatch")
 class EndDateWatch:
     @workflow.init
@@ -154,17 +175,12 @@ class EndDateWatch:
             report.employments, await announced(input.announcing_categories)
         )
         # The units' cases first: a stop that no unit hears of is the worse failure.
-        cases = [
-            await open_unit_case(
-                group.unit,
-                group.caller_email,
-                watch_case_brief(group.unit),
-                watch_case_text(group.unit, plan, group.employees),
-                group.employees,
-                input.service_centre_email,
-            )
-            for group in by_unit(selection.to_stop, input.service_centre_email)
-        ]
+        cases = await tell_units(
+            selection.to_stop,
+            input.service_centre_email,
+            watch_case_brief,
+            lambda group: watch_case_text(group.unit, plan, group.employees),
+        )
         for employee in selection.to_stop:
             await self._stop_pay(employee)
         show_state("end_date_watch", WaitState.DONE)

@@ -25,13 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.follow_ups import (
         QuarterlyFollowUpInput,
         QuarterlyFollowUpResult,
-        by_unit,
         follow_up_case_brief,
         follow_up_case_text,
         select_for_follow_up,
     )
     from workflows.approval import sap
-    from workflows.end_date_watch import announced, open_unit_case, scheduled_today, show_state
+    from workflows.end_date_watch import announced, scheduled_today, show_state, tell_units
 
 
 @workflow.defn(name="QuarterlyFollowUp")
@@ -44,17 +43,12 @@ class QuarterlyFollowUp:
         selection = select_for_follow_up(
             report.employments, await announced(input.announcing_categories), today
         )
-        cases = [
-            await open_unit_case(
-                group.unit,
-                group.caller_email,
-                follow_up_case_brief(group.unit),
-                follow_up_case_text(group.unit, today, group.employees),
-                group.employees,
-                input.service_centre_email,
-            )
-            for group in by_unit(selection.to_ask, input.service_centre_email)
-        ]
+        cases = await tell_units(
+            selection.to_ask,
+            input.service_centre_email,
+            follow_up_case_brief,
+            lambda group: follow_up_case_text(group.unit, today, group.employees),
+        )
         show_state("quarterly_follow_up", WaitState.DONE)
         return QuarterlyFollowUpResult(
             today=today,
