@@ -20,6 +20,7 @@ from adapters.dfo.sap import (
 )
 from domain.cases import Approval
 from domain.employment import Employment
+from domain.identifiers import employee_key
 from domain.new_hire import NewHireForm
 
 
@@ -56,6 +57,7 @@ class RegistrationResult(BaseModel):
     reason: str | None = None
     end_date: date | None = None
     position_percentage: Decimal | None = None
+    employee_key: str | None = None  # the employee's pseudonym (domain.identifiers)
 
 
 class RegisterSettlement(BaseModel):
@@ -132,8 +134,15 @@ _APPROVAL = {
 
 
 class PayrollActivities:
-    def __init__(self, payroll: PayrollPort) -> None:
+    """`pseudonym_key` keys the employee's pseudonym (`employee_key` in the results that name an
+    employee), which workflows show in visibility instead of the employee number."""
+
+    def __init__(self, payroll: PayrollPort, pseudonym_key: str = "dev-pseudonym-key") -> None:
         self.payroll = payroll
+        self.pseudonym_key = pseudonym_key
+
+    def _pseudonym(self, employee_number: str) -> str:
+        return employee_key(employee_number, self.pseudonym_key)
 
     @activity.defn(name="sap.register_new_hire")
     def register_new_hire(self, request: RegisterNewHire) -> RegistrationResult:
@@ -151,7 +160,8 @@ class PayrollActivities:
             stillingstittel=form.job_title,
         )
         with final_errors(PayrollRejected):
-            return _result(self.payroll.register_new_hire(hire, request.idempotency_key))
+            result = _result(self.payroll.register_new_hire(hire, request.idempotency_key))
+        return result.model_copy(update={"employee_key": self._pseudonym(result.employee_number)})
 
     @activity.defn(name="sap.update_start_date")
     def update_start_date(self, request: UpdateStartDate) -> RegistrationResult:
@@ -165,7 +175,10 @@ class PayrollActivities:
     def employee(self, ref: EmployeeRef) -> Employment:
         """The employment as SAP has it now; an unknown employee number is a final error."""
         with final_errors(PayrollRejected):
-            return _employment(self.payroll.employee(ref.employee_number))
+            employment = _employment(self.payroll.employee(ref.employee_number))
+        return employment.model_copy(
+            update={"employee_key": self._pseudonym(employment.employee_number)}
+        )
 
     @activity.defn(name="sap.register_extension")
     def register_extension(self, request: RegisterExtension) -> RegistrationResult:

@@ -11,7 +11,9 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from domain.sla import SlaClock
 
 
 class TopdeskStatus(StrEnum):
@@ -36,6 +38,16 @@ class WaitState(StrEnum):
     AWAITING_PAYROLL = "awaiting_payroll"
     DONE = "done"
 
+
+# How a case handler says where a case stands (Temporal UI, `saksflyt cases`, the KPI report).
+STATE_TEXT: dict[WaitState, str] = {
+    WaitState.WORKING: "i arbeid",
+    WaitState.AWAITING_CALLER: "venter på svar fra innmelder",
+    WaitState.ON_HOLD: "på vent",
+    WaitState.AWAITING_APPROVAL: "venter på leders godkjenning",
+    WaitState.AWAITING_PAYROLL: "venter på lønnskjøringen",
+    WaitState.DONE: "ferdig",
+}
 
 TOPDESK_STATUS_OF: dict[WaitState, TopdeskStatus] = {
     WaitState.WORKING: TopdeskStatus.IN_PROGRESS,
@@ -82,6 +94,26 @@ class CaseTimings(BaseModel):
     escalation_every: timedelta = timedelta(days=5)
 
 
+class OperatorAction(BaseModel):
+    """A person acted on the case from outside its routine (a bulk signal, a cancel, a retry):
+    sent to the workflow before the action itself, so that its history says who and why."""
+
+    event_id: str
+    operator: str
+    action: str
+    reason: str
+    detail: str = ""
+
+
+class RadarFlag(BaseModel):
+    """The stuck-case radar found the case past a limit. `reason` is `wait` (in its wait state
+    past `limit_days`) or `sla_due` / `sla_expired` (its SLA clock past that mark)."""
+
+    event_id: str
+    reason: str
+    limit_days: float
+
+
 class CaseProgress(BaseModel):
     """What a case handler asks of a running case: where it waits, since when, until when."""
 
@@ -93,6 +125,11 @@ class CaseProgress(BaseModel):
     detail: str = ""
     registration_id: str | None = None
     escalation_level: int = 0
+    unit: str | None = None
+    employee_key: str | None = None  # a pseudonym (domain.identifiers.employee_key)
+    sla: SlaClock = Field(default_factory=SlaClock)
+    sla_notified: bool = False
+    operator_actions: list[OperatorAction] = Field(default_factory=list)
 
 
 # Seed 000, "Avvikshåndtering": a deviation is handled at the lowest level possible and escalated
@@ -198,3 +235,22 @@ def manager_rejected_problem(reason: str | None) -> str:
 
 def unknown_employee_problem(employee_number: str) -> str:
     return f"Ansattnummer {employee_number} finnes ikke i SAP. Sjekk nummeret."
+
+
+def case_summary(category: str, case_number: str) -> str:
+    """The one line Temporal UI shows for a case's workflow: "Nyansettelse I2411-0042"."""
+    return f"{category} {case_number}".strip()
+
+
+def case_details(category: str, progress: CaseProgress) -> str:
+    """Where the case stands, for Temporal UI: "Nyansettelse I2411-0042 — venter på leders
+    godkjenning siden 12.11, frist 19.11". What the caller was asked is left out: it may quote
+    what they wrote."""
+    what = STATE_TEXT[progress.state]
+    if progress.detail and progress.state is not WaitState.AWAITING_CALLER:
+        what = progress.detail if progress.detail.startswith(what) else f"{what}: {progress.detail}"
+    text = f"{case_summary(category, progress.case_number)} — {what}"
+    text += f" siden {progress.since.astimezone(OSLO):%d.%m}"
+    if progress.due is not None:
+        text += f", frist {progress.due.astimezone(OSLO):%d.%m}"
+    return text

@@ -26,3 +26,4 @@ class Employment(BaseModel):
     toa: bool = False
     other_position: bool = False
     pay_stopped_from: date | None = None
+    employee_key: str | None = None  # a pseudonym for visibility, set by the activity

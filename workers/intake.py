@@ -45,7 +45,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.errors import TopdeskError, TopdeskNotFound, TopdeskRejected
 from adapters.topdesk.port import TopdeskPort
-from domain.cases import ApprovalDecision, CaseEvent
+from domain.cases import ApprovalDecision, CaseEvent, case_summary
+from domain.resignation import CATEGORY as RESIGNATION
 from domain.resignation import ResignationInput
 from workers.outbox import Drainer, Outbox, OutboxEvent, TemporalUnavailable
 from workers.quarantine import Quarantine, QuarantinedEvent, Refused
@@ -587,6 +588,7 @@ async def _route_topdesk(
                 start,
                 id=workflow_id,
                 task_queue=task_queue,
+                static_summary=case_summary(route.category, body.number),
                 # A finished case is not started again by a late or repeated webhook; a failed
                 # one may be (after a fix), since every SAP write carries a stable key.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -605,6 +607,7 @@ async def _route_topdesk(
             start,
             id=workflow_id,
             task_queue=task_queue,
+            static_summary=case_summary(route.category, body.number),
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal="caller_replied",
@@ -625,6 +628,7 @@ async def _start_resignation(client: Client, task_queue: str, body: DfoResignati
             ResignationInput(form_id=body.form_id),
             id=workflow_id,
             task_queue=task_queue,
+            static_summary=f"{RESIGNATION} (skjema {body.form_id} fra DFØ-portalen)",
             # As for TOPdesk cases: a failed run may be started again (after a fix), since every
             # side effect carries a stable key; a finished one never is.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,

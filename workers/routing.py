@@ -34,6 +34,7 @@ class Route:
     run: Any = None
     input_type: type[BaseModel] | None = None
     by_external_number: bool = False
+    category: str = ""  # the TOPdesk category, as Temporal UI's summary names the process
 
     def workflow_id(self, incident: Incident) -> str | None:
         """The case's workflow id; None when the case lacks the key it is found by."""
@@ -45,13 +46,24 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    new_hire.CATEGORY: Route("new-hire", NewHireWorkflow.run, NewHireInput),
-    extension.CATEGORY: Route("extension", ExtensionWorkflow.run, ExtensionInput),
-    final_settlement.CATEGORY: Route(
-        "final-settlement", FinalSettlementWorkflow.run, FinalSettlementInput
+    new_hire.CATEGORY: Route(
+        "new-hire", NewHireWorkflow.run, NewHireInput, category=new_hire.CATEGORY
     ),
-    pension.CATEGORY: Route("pension", PensionWorkflow.run, PensionInput),
-    resignation.CATEGORY: Route("resignation", by_external_number=True),
+    extension.CATEGORY: Route(
+        "extension", ExtensionWorkflow.run, ExtensionInput, category=extension.CATEGORY
+    ),
+    final_settlement.CATEGORY: Route(
+        "final-settlement",
+        FinalSettlementWorkflow.run,
+        FinalSettlementInput,
+        category=final_settlement.CATEGORY,
+    ),
+    pension.CATEGORY: Route(
+        "pension", PensionWorkflow.run, PensionInput, category=pension.CATEGORY
+    ),
+    resignation.CATEGORY: Route(
+        "resignation", by_external_number=True, category=resignation.CATEGORY
+    ),
 }
 
 

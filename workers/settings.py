@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaTarget
+
 WebhookSource = Literal["topdesk", "dfo"]
 
 
@@ -45,8 +47,31 @@ class Settings(BaseSettings):
     outbox_retry_first: float = 1.0
     outbox_retry_max: float = 60.0
 
+    # The employee's pseudonym in visibility (`EmployeeKey`) is keyed with this; keep it secret
+    # and stable, or the cases of one employee are no longer found together.
+    pseudonym_key: SecretStr = SecretStr("dev-pseudonym-key")
+    # SLA targets per process and the radar's limits per wait state, in working days
+    # (domain/sla.py); JSON in the environment, e.g. SAKSFLYT_SLA_TARGETS='{"new_hire":
+    # {"due_days": 2, "expires_days": 4}}'. A process or state left out keeps its default.
+    sla_targets: dict[str, SlaTarget] = DEFAULT_TARGETS
+    wait_limits: dict[str, float] = DEFAULT_WAIT_LIMITS
+    # The stuck-case radar's schedule: every this many minutes.
+    radar_every_minutes: int = 60
+    # Prometheus metrics of the worker (SDK metrics and the business gauges); empty: off.
+    metrics_address: str = "127.0.0.1:9464"
+    metrics_every_seconds: float = 30.0
+
     simulator_port: int = 8700
     log_format: str = "auto"  # "console", "json" or "auto" (console on a terminal)
+
+    @field_validator("sla_targets", "wait_limits", mode="after")
+    @classmethod
+    def _over_defaults(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
+        """A setting names only what it changes; the rest keep their defaults."""
+        defaults: dict[str, Any] = (
+            DEFAULT_TARGETS if info.field_name == "sla_targets" else DEFAULT_WAIT_LIMITS
+        )
+        return {**defaults, **value}
 
     @field_validator("webhook_hmac_sources", mode="before")
     @classmethod

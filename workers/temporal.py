@@ -10,10 +10,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
 from workers.settings import Settings
@@ -24,16 +26,24 @@ def data_converter() -> DataConverter:
 
 
 async def connect(
-    settings: Settings, retry_config: RetryConfig | None = None, lazy: bool = False
+    settings: Settings,
+    retry_config: RetryConfig | None = None,
+    lazy: bool = False,
+    identity: str | None = None,
+    runtime: Runtime | None = None,
 ) -> Client:
     """`lazy`: connect on the first call, so that a process (the intake) can start, and take
-    webhooks into its outbox, while Temporal is down."""
+    webhooks into its outbox, while Temporal is down. `identity` names who acts in the history
+    of what this client does (an operator's CLI); `runtime` carries the worker's metrics."""
+    options: dict[str, Any] = {"identity": identity} if identity else {}
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(),
         retry_config=retry_config,
         lazy=lazy,
+        runtime=runtime,
+        **options,
     )
 
 

@@ -17,6 +17,7 @@ from activities.payroll import PayrollActivities
 from activities.pension import PensionActivities
 from activities.portal import PortalActivities
 from activities.topdesk import TopdeskActivities
+from activities.visibility import VisibilityActivities
 from adapters.dfo.archive import ArchivePort, ArchiveStub
 from adapters.dfo.portal import PortalPort, PortalStub
 from adapters.dfo.sap import PayrollPort, SapStub
@@ -32,6 +33,7 @@ from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.new_hire import NewHireWorkflow
 from workflows.pension import PensionWorkflow
 from workflows.quarterly_follow_up import QuarterlyFollowUp
+from workflows.radar import StuckCaseRadar
 from workflows.resignation import ResignationWorkflow
 
 WORKFLOWS: list[type] = [
@@ -43,6 +45,7 @@ WORKFLOWS: list[type] = [
     EndDateWatch,
     QuarterlyFollowUp,
     Backfill,
+    StuckCaseRadar,
 ]
 MAX_CONCURRENT_ACTIVITIES = 20
 
@@ -59,16 +62,20 @@ class Systems:
     # The intake itself, which the backfill posts lost webhooks to; without it the backfill's
     # sends fail for good (tests that never run a backfill leave it out).
     intake: Intake | None = None
+    # The key of the employee's pseudonym in visibility (Settings.pseudonym_key).
+    pseudonym_key: str = "dev-pseudonym-key"
 
-    def activities(self) -> list[Callable[..., Any]]:
-        """Every activity of every system's activity class."""
+    def activities(self, client: Client) -> list[Callable[..., Any]]:
+        """Every activity of every system's activity class; Temporal's own visibility (the
+        stuck-case radar reads it) through the worker's client."""
         groups = (
             TopdeskActivities(self.topdesk),
-            PayrollActivities(self.payroll),
+            PayrollActivities(self.payroll, self.pseudonym_key),
             PensionActivities(self.pension),
             ArchiveActivities(self.archive),
             PortalActivities(self.portal),
             BackfillActivities(self.topdesk, self.intake),
+            VisibilityActivities(client),
         )
         return [
             getattr(group, name)
@@ -84,7 +91,7 @@ def build_worker(client: Client, task_queue: str, systems: Systems, **options: A
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=systems.activities(),
+        activities=systems.activities(client),
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         **options,
@@ -111,6 +118,7 @@ def systems_from(settings: Settings) -> Systems:
             if "topdesk" in settings.webhook_hmac_sources
             else "",
         ),
+        pseudonym_key=settings.pseudonym_key.get_secret_value(),
     )
 
 

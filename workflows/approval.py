@@ -61,8 +61,24 @@ async def dfo(activity: Callable[[Any, Request], Result], request: Request) -> R
     """Call a DFØ-side system (SAP, SPK, the archive) through its activities, with the one
     timeout and retry policy those calls share: their outages last hours, not seconds."""
     return await workflow.execute_activity_method(
-        activity, request, start_to_close_timeout=SAP_CALL_TIMEOUT, retry_policy=SAP_RETRY
+        activity,
+        request,
+        start_to_close_timeout=SAP_CALL_TIMEOUT,
+        retry_policy=SAP_RETRY,
+        summary=activity_summary(activity),
     )
+
+
+def activity_summary(activity: Callable[..., Any]) -> str:
+    """ "SAP: register_new_hire", for Temporal UI: the system and the step, from the activity's
+    registered name ("sap.register_new_hire")."""
+    definition = getattr(activity, "__temporal_activity_definition", None)
+    name = definition.name if definition else getattr(activity, "__name__", "")
+    system, _, step = str(name).rpartition(".")
+    return f"{SYSTEM_NAMES.get(system, system)}: {step}" if system else step
+
+
+SYSTEM_NAMES = {"sap": "SAP", "spk": "SPK", "archive": "ePhorte", "portal": "DFØ-portalen"}
 
 
 sap = dfo  # reads right where SAP is called
@@ -161,14 +177,17 @@ async def registered_or_asked(
     return None
 
 
-async def employment(employee_number: str) -> Employment | None:
-    """The employment as SAP has it, or None when SAP knows no such employee."""
+async def employment(case: CaseConversation, employee_number: str) -> Employment | None:
+    """The employment as SAP has it, or None when SAP knows no such employee. The case now
+    knows its unit and the employee's pseudonym, for visibility."""
     try:
-        return await sap(PayrollActivities.employee, EmployeeRef(employee_number=employee_number))
+        found = await sap(PayrollActivities.employee, EmployeeRef(employee_number=employee_number))
     except ActivityError as error:
         if sap_refusal(error) is None:
             raise
-    return None
+        return None
+    case.identify(found.unit, found.employee_key)
+    return found
 
 
 def registered(registration_id: str) -> str:

@@ -32,15 +32,19 @@ with workflow.unsafe.imports_passed_through():
         CaseOutcome,
         CaseProgress,
         CaseTimings,
+        OperatorAction,
+        RadarFlag,
         TopdeskStatus,
         WaitState,
         answer_deadline,
         ask_caller,
+        case_details,
         escalation_note,
         remind_caller,
         rungs_due,
         withdrawn_note,
     )
+    from domain.sla import SlaClock, clock_in, sla_due_note, sla_expired_why, stuck_why, waited
     from workflows import search_attributes as sa
 
 TOPDESK_RETRY = RetryPolicy(
@@ -92,6 +96,7 @@ class CaseConversation:
             case_number=case_number,
             state=WaitState.WORKING,
             since=workflow.now(),
+            sla=SlaClock(started=workflow.now()),
         )
         self.unread_events = 0
         self.topdesk_status: str | None = None
@@ -136,24 +141,47 @@ class CaseConversation:
             CaseWrite(case_number=self.case_number, reply=reply, status=TopdeskStatus.IN_PROGRESS)
         )
 
+    def identify(self, unit: str | None, employee_key: str | None) -> None:
+        """Who the case is about, as far as visibility may know: the unit, and the employee's
+        pseudonym. Shown from the next state change on."""
+        update = {"unit": unit or self.progress.unit}
+        update["employee_key"] = employee_key or self.progress.employee_key
+        self.progress = self.progress.model_copy(update=update)
+
     def _set_progress(self, state: WaitState, detail: str, due: datetime | None) -> None:
         now = workflow.now()
         since = self.progress.since if state is self.progress.state else now
         had_due = self.progress.due is not None
+        clock = clock_in(state, self.progress.sla, now)
         self.progress = self.progress.model_copy(
-            update={"state": state, "since": since, "due": due, "detail": detail}
+            update={"state": state, "since": since, "due": due, "detail": detail, "sla": clock}
         )
+        workflow.upsert_search_attributes(self._search_attributes(had_due))
+        workflow.set_current_details(case_details(self.category, self.progress))
+
+    def _search_attributes(self, had_due: bool) -> list[SearchAttributeUpdate[Any]]:
+        """Every attribute of the case, in the one upsert of a state change."""
+        progress = self.progress
         updates: list[SearchAttributeUpdate[Any]] = [
-            sa.PROCESS.value_set(self.progress.process),
+            sa.PROCESS.value_set(progress.process),
             sa.CASE_NUMBER.value_set(self.case_number),
-            sa.WAIT_STATE.value_set(state.value),
-            sa.WAITING_SINCE.value_set(since),
+            sa.WAIT_STATE.value_set(progress.state.value),
+            sa.WAITING_SINCE.value_set(progress.since),
+            sa.SLA_ELAPSED.value_set(progress.sla.elapsed),
         ]
-        if due is not None:
-            updates.append(sa.DUE_DATE.value_set(due))
+        if progress.due is not None:
+            updates.append(sa.DUE_DATE.value_set(progress.due))
         elif had_due:
             updates.append(sa.DUE_DATE.value_unset())
-        workflow.upsert_search_attributes(updates)
+        if progress.sla.started is not None:
+            updates.append(sa.SLA_CLOCK_START.value_set(progress.sla.started))
+        else:
+            updates.append(sa.SLA_CLOCK_START.value_unset())
+        if progress.unit:
+            updates.append(sa.UNIT.value_set(progress.unit))
+        if progress.employee_key:
+            updates.append(sa.EMPLOYEE_KEY.value_set(progress.employee_key))
+        return updates
 
     async def read(self) -> CaseSnapshot:
         """Read the case as it is now; every event before this read is thereby handled."""
@@ -163,6 +191,7 @@ class CaseConversation:
             CaseRef(case_number=self.case_number),
             start_to_close_timeout=TOPDESK_TIMEOUT,
             retry_policy=TOPDESK_RETRY,
+            summary=f"TOPdesk: les sak {self.case_number}",
         )
         self.topdesk_status = snapshot.status
         if snapshot.category != self.category:
@@ -189,6 +218,7 @@ class CaseConversation:
                 write,
                 start_to_close_timeout=TOPDESK_TIMEOUT,
                 retry_policy=TOPDESK_RETRY,
+                summary=write_summary(write),
             )
         except ActivityError as error:
             if refused(error, CASE_CLOSED) is None:
@@ -203,10 +233,15 @@ class CaseConversation:
     async def reply(self, text: str) -> None:
         await self.write(CaseWrite(case_number=self.case_number, reply=text))
 
-    async def wait_for(self, condition: Callable[[], bool], timeout: timedelta) -> bool:
-        """Wait until `condition` holds (True) or `timeout` passes (False)."""
+    async def wait_for(
+        self, condition: Callable[[], bool], timeout: timedelta, summary: str | None = None
+    ) -> bool:
+        """Wait until `condition` holds (True) or `timeout` passes (False); `summary` names
+        the timer in Temporal UI."""
         try:
-            await workflow.wait_condition(condition, timeout=max(timeout, timedelta(seconds=1)))
+            await workflow.wait_condition(
+                condition, timeout=max(timeout, timedelta(seconds=1)), timeout_summary=summary
+            )
         except TimeoutError:
             return False
         return True
@@ -227,10 +262,12 @@ class CaseConversation:
                 status=TopdeskStatus.AWAITING_CALLER,
             )
         )
-        if await self.wait_for(self._has_unread, self.timings.caller_reminder_after):
+        if await self.wait_for(
+            self._has_unread, self.timings.caller_reminder_after, "påminnelse til innmelder"
+        ):
             return
         await self.reply(remind_caller(deadline))
-        if await self.wait_for(self._has_unread, deadline - workflow.now()):
+        if await self.wait_for(self._has_unread, deadline - workflow.now(), "siste svarfrist"):
             return
         await self.close(CLOSED_WITHOUT_REPLY, outcome=CaseOutcome.CLOSED_WITHOUT_REPLY)
 
@@ -256,6 +293,26 @@ class CaseConversation:
                 operator_group=ESCALATION_LADDER[level - 1],
             )
         )
+
+    async def on_radar(self, flag: RadarFlag) -> None:
+        """The stuck-case radar found the case past a limit. The case checks against its own
+        state, which may have moved since the radar looked: an SLA due mark tells the handler
+        once, an expired SLA or a wait past its limit climbs the escalation ladder."""
+        progress, now = self.progress, workflow.now()
+        if progress.state is WaitState.DONE:
+            return
+        if flag.reason == "wait":
+            days = waited(progress.state, progress.since, progress.due, now)
+            why = stuck_why(progress.state, days, flag.limit_days)
+            await self.escalate_if_overdue(_days(days), _days(flag.limit_days), why)
+            return
+        elapsed = progress.sla.elapsed_at(now)
+        if flag.reason == "sla_expired":
+            why = sla_expired_why(elapsed, flag.limit_days)
+            await self.escalate_if_overdue(_days(elapsed), _days(flag.limit_days), why)
+        elif flag.reason == "sla_due" and elapsed >= flag.limit_days and not progress.sla_notified:
+            progress.sla_notified = True
+            await self.note(sla_due_note(elapsed, flag.limit_days))
 
     def on_withdrawal(self, what: str, undo: Undo) -> None:
         """Remember how to take back a side effect (`what`, in words for the case handler),
@@ -316,6 +373,22 @@ class CaseConversation:
         raise CaseClosed(outcome)
 
 
+def _days(business_days: float) -> timedelta:
+    """Working days as the escalation ladder counts them (its rungs are `escalation_every`)."""
+    return timedelta(days=business_days)
+
+
+def write_summary(write: CaseWrite) -> str:
+    """What a TOPdesk write does, for Temporal UI (never its text: it may quote the caller)."""
+    parts = [
+        f"status «{write.status}»" if write.status else "",
+        "svar" if write.reply else "",
+        "notat" if write.note else "",
+        f"til {write.operator_group}" if write.operator_group else "",
+    ]
+    return f"TOPdesk: {', '.join(p for p in parts if p) or 'skriv'} i sak {write.case_number}"
+
+
 class CaseWorkflow:
     """What every process workflow shares: the caller's replies reach the case conversation,
     and case handlers query where the case stands. A process sets `self.case` in its init."""
@@ -326,6 +399,18 @@ class CaseWorkflow:
     async def caller_replied(self, event: CaseEvent) -> None:
         self.case.on_event(event)
         await self.forward_caller_event(event)
+
+    @workflow.signal
+    async def radar_flagged(self, flag: RadarFlag) -> None:
+        if self.case.first_time(flag.event_id):
+            await self.case.on_radar(flag)
+
+    @workflow.signal
+    def operator_action(self, action: OperatorAction) -> None:
+        """A person's action on the case, recorded before it is carried out (who and why)."""
+        if self.case.first_time(action.event_id):
+            self.case.progress.operator_actions.append(action)
+            workflow.logger.info("operator action %s by %s", action.action, action.operator)
 
     async def forward_caller_event(self, event: CaseEvent) -> None:
         """A process whose child workflow works on the same case passes the event on to it."""

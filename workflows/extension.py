@@ -158,7 +158,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
 
     async def _employment_problems(self, form: ExtensionForm) -> list[str]:
         """Check the extension against the employment in SAP; warn the unit once if late."""
-        now = await employment(form.employee_number)
+        now = await employment(self.case, form.employee_number)
         if now is None:
             return [unknown_employee_problem(form.employee_number)]
         problems = extension_problems(form, now)

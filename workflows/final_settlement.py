@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         CaseOutcome,
         CaseTimings,
         WaitState,
+        case_summary,
         unknown_employee_problem,
     )
     from domain.final_settlement import (
@@ -159,7 +160,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
             await self.case.ask_caller(problems)
 
     async def _employee_problems(self, form: SettlementForm) -> list[str]:
-        if await employment(form.employee_number) is None:
+        if await employment(self.case, form.employee_number) is None:
             return [unknown_employee_problem(form.employee_number)]
         return []
 
@@ -346,6 +347,7 @@ class SettlementChild:
                 category=category,
             ),
             id=f"final-settlement-{case_number}",
+            static_summary=case_summary(category, case_number),
         )
         try:
             return await self.handle

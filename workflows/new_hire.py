@@ -99,6 +99,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             if registration is None:
                 continue
             self.registration = registration
+            self.case.identify(self.form.unit, registration.employee_key)
             withdrawable(self.case, registration.registration_id)
             decided = await self.approval.wait(registration, self._follow_changes)
             # Approved, it has taken effect; rejected, it is dead in SAP: neither is withdrawn.

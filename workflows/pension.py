@@ -190,7 +190,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
             await self.case.ask_caller(problems)
 
     async def _employment_problems(self, form: PensionForm) -> list[str]:
-        now = await employment(form.employee_number)
+        now = await employment(self.case, form.employee_number)
         if now is None:
             return [unknown_employee_problem(form.employee_number)]
         return employment_problems(form, now)

@@ -150,7 +150,7 @@ class ResignationWorkflow(CaseWorkflow):
             check = check_form((await self.case.read_for_work("kontrollerer oppsigelsen")).texts)
             problems = check.problems
             if check.form is not None:
-                employee = await employment(check.form.employee_number)
+                employee = await employment(self.case, check.form.employee_number)
                 if employee is not None:
                     return check.form, employee
                 problems = [unknown_employee_problem(check.form.employee_number)]

@@ -1,8 +1,11 @@
 """Custom search attributes: how case handlers find cases with the stock Temporal tools.
 
-`temporal workflow list --query "WaitState='awaiting_caller'"` works once these are registered
-(`saksflyt dev` does it; on a cluster, `temporal operator search-attribute create`). They are
-indexed in clear text, so no personal data ever goes into one.
+`temporal workflow list --query "WaitState='awaiting_caller' AND WaitingSince < '2026-11-20'"`
+works once these are registered (`saksflyt dev` does it; on a cluster, the README lists the
+`temporal operator search-attribute create` commands). They are indexed in clear text, so no
+personal data ever goes into one: the employee is found by `EmployeeKey`, a keyed hash of the
+employee number (`domain.identifiers.employee_key`). Every state change upserts them in one
+command, so a workflow's history holds the case's timeline (the KPI report reads it there).
 """
 
 from __future__ import annotations
@@ -15,5 +18,22 @@ WAIT_STATE = SearchAttributeKey.for_keyword("WaitState")
 WAITING_SINCE = SearchAttributeKey.for_datetime("WaitingSince")
 DUE_DATE = SearchAttributeKey.for_datetime("DueDate")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+UNIT = SearchAttributeKey.for_keyword("Unit")
+EMPLOYEE_KEY = SearchAttributeKey.for_keyword("EmployeeKey")
+# The SLA clock (domain/sla.py): its virtual start while it runs (unset while paused), and its
+# reading at the last state change.
+SLA_CLOCK_START = SearchAttributeKey.for_datetime("SlaClockStart")
+SLA_ELAPSED = SearchAttributeKey.for_float("SlaElapsed")
 
-ALL = (PROCESS, CASE_NUMBER, WAIT_STATE, WAITING_SINCE, DUE_DATE, ESCALATION_LEVEL)
+ALL = (
+    PROCESS,
+    CASE_NUMBER,
+    UNIT,
+    WAIT_STATE,
+    WAITING_SINCE,
+    DUE_DATE,
+    ESCALATION_LEVEL,
+    EMPLOYEE_KEY,
+    SLA_CLOCK_START,
+    SLA_ELAPSED,
+)

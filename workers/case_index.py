@@ -1,0 +1,177 @@
+"""The cases as Temporal's visibility shows them: the one place that reads the search attributes.
+
+The CLI, the stuck-case radar, the metrics and the KPI report all ask visibility the same
+questions, so they share these queries; a query here is one the stock CLI takes too
+(`temporal workflow list --query "..."`). Overdue is computed from each case's SLA clock and the
+targets of now, never read from a stored flag.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowExecution
+
+from domain.sla import (
+    COUNTED_FROM_DUE,
+    SlaClock,
+    SlaStanding,
+    SlaTarget,
+    add_business_days,
+    standing,
+    waited,
+)
+from workflows import search_attributes as sa
+
+# Only case workflows carry a CaseNumber; the scheduled ones (the end-date watch and the
+# quarterly follow-up show a Process and a WaitState too) do not.
+CASES = "CaseNumber IS NOT NULL"
+OPEN = "ExecutionStatus = 'Running'"
+
+
+class CaseRow(BaseModel):
+    """One case workflow as visibility has it (no history read)."""
+
+    workflow_id: str
+    run_id: str | None
+    workflow_type: str
+    status: str
+    process: str
+    case_number: str | None = None
+    unit: str | None = None
+    state: str | None = None
+    waiting_since: datetime | None = None
+    due: datetime | None = None
+    escalation_level: int = 0
+    employee_key: str | None = None
+    sla: SlaClock | None = None
+    start_time: datetime
+    close_time: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status == "RUNNING"
+
+    def sla_standing(self, targets: dict[str, SlaTarget], now: datetime) -> SlaStanding | None:
+        target = targets.get(self.process)
+        if self.sla is None or target is None:
+            return None
+        return standing(self.sla, target, now)
+
+    def age_in_state(self, now: datetime) -> float | None:
+        """Working days in the current wait state, counted as the radar counts them."""
+        if self.state is None or self.waiting_since is None:
+            return None
+        return waited(self.state, self.waiting_since, self.due, now)
+
+
+def row_of(execution: WorkflowExecution) -> CaseRow:
+    attributes = execution.typed_search_attributes
+    return CaseRow(
+        workflow_id=execution.id,
+        run_id=execution.run_id,
+        workflow_type=execution.workflow_type,
+        status=execution.status.name if execution.status else "UNKNOWN",
+        process=attributes.get(sa.PROCESS) or "",
+        case_number=attributes.get(sa.CASE_NUMBER),
+        unit=attributes.get(sa.UNIT),
+        state=attributes.get(sa.WAIT_STATE),
+        waiting_since=attributes.get(sa.WAITING_SINCE),
+        due=attributes.get(sa.DUE_DATE),
+        escalation_level=attributes.get(sa.ESCALATION_LEVEL) or 0,
+        employee_key=attributes.get(sa.EMPLOYEE_KEY),
+        sla=SlaClock.from_attributes(
+            attributes.get(sa.SLA_CLOCK_START), attributes.get(sa.SLA_ELAPSED)
+        ),
+        start_time=execution.start_time,
+        close_time=execution.close_time,
+    )
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _when(moment: datetime) -> str:
+    return _quoted(moment.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+
+
+def open_query(
+    process: str | None = None,
+    state: str | None = None,
+    unit: str | None = None,
+    employee_key: str | None = None,
+    case_number: str | None = None,
+) -> str:
+    """Open cases, narrowed by whatever is given."""
+    parts = [OPEN]
+    for name, value in (
+        (sa.PROCESS.name, process),
+        (sa.WAIT_STATE.name, state),
+        (sa.UNIT.name, unit),
+        (sa.EMPLOYEE_KEY.name, employee_key),
+        (sa.CASE_NUMBER.name, case_number),
+    ):
+        if value:
+            parts.append(f"{name} = {_quoted(value)}")
+    return " AND ".join(parts)
+
+
+async def list_cases(client: Client, query: str = "") -> list[CaseRow]:
+    """Every case workflow matching `query` (visibility SQL, ANDed in), newest first."""
+    full = f"{CASES} AND ({query})" if query else CASES
+    rows = [row_of(execution) async for execution in client.list_workflows(full)]
+    return sorted(rows, key=lambda row: row.start_time, reverse=True)
+
+
+class StuckCase(BaseModel):
+    workflow_id: str
+    case_number: str | None
+    process: str
+    state: str | None
+    reason: str  # "wait", "sla_due" or "sla_expired"
+    limit_days: float
+
+
+def stuck_queries(
+    limits: dict[str, float], targets: dict[str, SlaTarget], now: datetime
+) -> dict[tuple[str, str, float], str]:
+    """(reason, state or process, limit) → the visibility query of open cases past that limit.
+
+    A wait counts from `WaitingSince`, or from `DueDate` for the states that wait for a date; an
+    SLA from the clock's virtual start (`SlaClockStart`, so paused clocks are left out: a case
+    waiting for its caller is not the centre's delay)."""
+    queries: dict[tuple[str, str, float], str] = {}
+    for state, limit in sorted(limits.items()):
+        since = sa.DUE_DATE.name if state in COUNTED_FROM_DUE else sa.WAITING_SINCE.name
+        cutoff = _when(add_business_days(now, -limit))
+        queries[("wait", state, limit)] = f"{open_query(state=state)} AND {since} < {cutoff}"
+    for process, target in sorted(targets.items()):
+        for reason, days in (("sla_expired", target.expires_days), ("sla_due", target.due_days)):
+            cutoff = _when(add_business_days(now, -days))
+            queries[(reason, process, days)] = (
+                f"{open_query(process=process)} AND {sa.SLA_CLOCK_START.name} < {cutoff}"
+            )
+    return queries
+
+
+async def find_stuck(
+    client: Client, limits: dict[str, float], targets: dict[str, SlaTarget], now: datetime
+) -> list[StuckCase]:
+    """Every open case past a limit, once per reason; an expired SLA hides the due notice of
+    the same case (it escalates, which says more)."""
+    found: dict[tuple[str, str], StuckCase] = {}
+    for (reason, _, limit), query in stuck_queries(limits, targets, now).items():
+        for row in await list_cases(client, query):
+            if reason == "sla_due" and (row.workflow_id, "sla_expired") in found:
+                continue
+            found[(row.workflow_id, reason)] = StuckCase(
+                workflow_id=row.workflow_id,
+                case_number=row.case_number,
+                process=row.process,
+                state=row.state,
+                reason=reason,
+                limit_days=limit,
+            )
+    return sorted(found.values(), key=lambda case: (case.workflow_id, case.reason))
