@@ -36,6 +36,9 @@ class WaitState(StrEnum):
     ON_HOLD = "on_hold"
     AWAITING_APPROVAL = "awaiting_approval"
     AWAITING_PAYROLL = "awaiting_payroll"
+    # A resignation or full pension whose final settlement (a child workflow on the same case)
+    # now carries the case: the child shows the wait; the parent only waits for it.
+    HANDED_OVER = "handed_over"
     DONE = "done"
 
 
@@ -46,6 +49,7 @@ STATE_TEXT: dict[WaitState, str] = {
     WaitState.ON_HOLD: "på vent",
     WaitState.AWAITING_APPROVAL: "venter på leders godkjenning",
     WaitState.AWAITING_PAYROLL: "venter på lønnskjøringen",
+    WaitState.HANDED_OVER: "overlatt til sluttoppgjøret",
     WaitState.DONE: "ferdig",
 }
 
@@ -55,6 +59,7 @@ TOPDESK_STATUS_OF: dict[WaitState, TopdeskStatus] = {
     WaitState.ON_HOLD: TopdeskStatus.ON_HOLD,
     WaitState.AWAITING_APPROVAL: TopdeskStatus.IN_PROGRESS,
     WaitState.AWAITING_PAYROLL: TopdeskStatus.ON_HOLD,
+    WaitState.HANDED_OVER: TopdeskStatus.IN_PROGRESS,  # as WORKING was, until the child writes
     WaitState.DONE: TopdeskStatus.COMPLETED,
 }
 

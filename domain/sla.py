@@ -118,8 +118,10 @@ class SlaClock(BaseModel):
         return SlaClock(started=add_business_days(now, -self.elapsed), elapsed=self.elapsed)
 
 
-# The clock pauses in this state and stops in `done`; it runs in every other.
-PAUSED_IN = frozenset({"awaiting_caller", "done"})
+# The clock pauses while the case waits for its caller and stops in `done`; a parent whose final
+# settlement (a child workflow with a clock of its own) carries the case stops its own clock too.
+# It runs in every other state.
+PAUSED_IN = frozenset({"awaiting_caller", "handed_over", "done"})
 
 
 def clock_in(state: str, clock: SlaClock, now: datetime) -> SlaClock:

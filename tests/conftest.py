@@ -3,6 +3,7 @@ SAP stub per test, and a worker on a task queue of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -86,17 +87,48 @@ async def h(
     archive: ArchiveStub,
     portal: PortalStub,
 ) -> AsyncIterator[Harness]:
+    async with harness_on(env, Systems(topdesk, sap, spk, archive, portal), simulator) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def dev_h(
+    dev_server: WorkflowEnvironment,
+    topdesk: TopdeskClient,
+    simulator: TopdeskSimulator,
+    sap: SapStub,
+    spk: SpkStub,
+    archive: ArchiveStub,
+    portal: PortalStub,
+) -> AsyncIterator[Harness]:
+    """The harness on the dev server, for what needs visibility (the radar, `saksflyt cases`,
+    metrics, the report); time does not skip there."""
+    systems = Systems(topdesk, sap, spk, archive, portal)
+    async with harness_on(dev_server, systems, simulator) as harness:
+        yield harness
+
+
+@contextlib.asynccontextmanager
+async def harness_on(
+    env: WorkflowEnvironment, systems: Systems, simulator: TopdeskSimulator
+) -> AsyncIterator[Harness]:
     task_queue = f"tq-{uuid.uuid4()}"
     # A bug in workflow code fails the workflow at once here, instead of retrying its task (and
     # hanging the test) as production does so that a fixed deploy can carry the case on.
     async with build_worker(
-        env.client,
-        task_queue,
-        Systems(topdesk, sap, spk, archive, portal),
-        workflow_failure_exception_types=[Exception],
+        env.client, task_queue, systems, workflow_failure_exception_types=[Exception]
     ):
+        assert isinstance(systems.topdesk, TopdeskClient) and isinstance(systems.payroll, SapStub)
         harness = Harness(
-            env.client, task_queue, topdesk, simulator, sap, env, spk, archive, portal=portal
+            env.client,
+            task_queue,
+            systems.topdesk,
+            simulator,
+            systems.payroll,
+            env,
+            systems.pension,  # type: ignore[arg-type]
+            systems.archive,  # type: ignore[arg-type]
+            portal=systems.portal,  # type: ignore[arg-type]
         )
         yield harness
         await harness.finish()

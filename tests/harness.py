@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from stdnum.no import fodselsnummer
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -86,6 +87,26 @@ Ansattnummer: 05001234
 Sluttdato: 31.01.2027
 Årsak: Midlertidig
 Leder: Ola Leder"""
+
+
+def form_for_person(person: int, *without: str, unit: str | None = None) -> str:
+    """A complete new-hire form for the `person`-th of several people (SAP refuses to hire one
+    person twice), less the fields `without`, and from `unit` if given."""
+    base = f"{1 + person % 28:02d}0385{100 + person:03d}"
+    while len(check := fodselsnummer.calc_check_digit1(base)) != 1 or (
+        len(fodselsnummer.calc_check_digit2(base + check)) != 1
+    ):
+        base = f"{base[:6]}{int(base[6:]) + 1:03d}"
+    national_id = base + check + fodselsnummer.calc_check_digit2(base + check)
+    lines = []
+    for line in form_without(*without).splitlines():
+        label = line.split(":")[0]
+        if label == "Fødselsnummer":
+            line = f"Fødselsnummer: {national_id}"
+        elif label == "Enhet" and unit:
+            line = f"Enhet: {unit}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def form_without(*labels: str, extra: str = "") -> str:

@@ -1,5 +1,6 @@
 """More paths of the new-hire and extension routines for the replay corpus: the escalation ladder,
-a withdrawal that undoes the registration in SAP, and an end date moved while the manager decides.
+a withdrawal that undoes the registration in SAP, an end date moved while the manager decides, and
+the stuck-case radar and an operator acting on a case.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from datetime import timedelta
 
 from temporalio.client import WorkflowHandle
 
-from domain.cases import CaseEvent, WaitState
+from domain.cases import CaseEvent, OperatorAction, RadarFlag, WaitState
 from tests.harness import Harness
 from workflows.new_hire import NewHireWorkflow
 
@@ -34,6 +35,25 @@ async def escalated_then_approved(h: Harness) -> WorkflowHandle:
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.env_sleep(timedelta(days=13))  # rung 1 after 7 days, rung 2 after 12
     await h.wait_until(lambda: len(escalations(h, number)) >= 2, "two rungs")
+    await h.decide(handle)
+    await handle.result()
+    return handle
+
+
+async def flagged_by_the_radar_then_approved(h: Harness) -> WorkflowHandle:
+    """The radar finds the manager's wait past its limit and the SLA due; an operator notes
+    the case; then the manager approves."""
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await h.env_sleep(timedelta(days=6))
+    for reason in ("wait", "sla_due"):
+        flag = RadarFlag(event_id=f"radar-1/{reason}", reason=reason, limit_days=3)
+        await handle.signal(NewHireWorkflow.radar_flagged, flag)
+    action = OperatorAction(event_id="op-1", operator="kari@ntnu", action="note", reason="purret")
+    await handle.signal(NewHireWorkflow.operator_action, action)
+    await h.wait_until(lambda: len(escalations(h, number)) == 1, "the radar's rung")
+    await h.wait_progress(handle, lambda p: p.sla_notified and bool(p.operator_actions), "noted")
     await h.decide(handle)
     await handle.result()
     return handle
@@ -65,5 +85,6 @@ async def end_date_moved_while_approving(h: Harness) -> WorkflowHandle:
 SCENARIOS = {
     "new_hire/escalated_then_approved": escalated_then_approved,
     "new_hire/withdrawn_after_registration": withdrawn_after_registration,
+    "new_hire/flagged_by_the_radar_then_approved": flagged_by_the_radar_then_approved,
     "extension/end_date_moved_while_approving": end_date_moved_while_approving,
 }

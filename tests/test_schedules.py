@@ -27,7 +27,13 @@ from adapters.topdesk.client import TopdeskClient
 from domain.cases import OSLO
 from domain.follow_ups import plan_watch
 from domain.payroll_calendar import PayrollCalendar
-from workers.schedules import BACKFILL, END_DATE_WATCH, QUARTERLY_FOLLOW_UP, ensure_schedules
+from workers.schedules import (
+    BACKFILL,
+    END_DATE_WATCH,
+    QUARTERLY_FOLLOW_UP,
+    RADAR,
+    ensure_schedules,
+)
 from workers.settings import Settings
 from workers.worker import Systems, build_worker
 from workflows.end_date_watch import EndDateWatch
@@ -75,6 +81,7 @@ async def test_ensure_creates_both_schedules_in_norwegian_time_skipping_overlaps
         f"{END_DATE_WATCH}: opprettet",
         f"{QUARTERLY_FOLLOW_UP}: opprettet",
         f"{BACKFILL}: opprettet",
+        f"{RADAR}: opprettet",
     ]
     watch = await describe(client, END_DATE_WATCH)
     follow_up = await describe(client, QUARTERLY_FOLLOW_UP)
@@ -111,8 +118,11 @@ async def test_ensuring_again_updates_the_schedules_and_duplicates_nothing(
         f"{END_DATE_WATCH}: oppdatert",
         f"{QUARTERLY_FOLLOW_UP}: oppdatert",
         f"{BACKFILL}: oppdatert",
+        f"{RADAR}: oppdatert",
     ]
-    assert await schedule_ids(client, 3) == sorted([END_DATE_WATCH, QUARTERLY_FOLLOW_UP, BACKFILL])
+    assert await schedule_ids(client, 4) == sorted(
+        [END_DATE_WATCH, QUARTERLY_FOLLOW_UP, BACKFILL, RADAR]
+    )
     for schedule_id in (END_DATE_WATCH, QUARTERLY_FOLLOW_UP):
         assert action(await describe(client, schedule_id)).task_queue == moved.task_queue
 
@@ -162,6 +172,8 @@ async def test_the_workflows_a_schedule_starts_run_on_the_worker_and_plan_from_i
         description = await watch.describe()
         follow_up_id = await started_by(client, QUARTERLY_FOLLOW_UP)
         follow_up = await asyncio.wait_for(client.get_workflow_handle(follow_up_id).result(), 30)
+        radar_id = await started_by(client, RADAR)
+        radar = await asyncio.wait_for(client.get_workflow_handle(radar_id).result(), 30)
         await watch.terminate("test over")  # it would sleep until its watch day
 
     assert watch_id.startswith(f"{END_DATE_WATCH}-")
@@ -170,3 +182,5 @@ async def test_the_workflows_a_schedule_starts_run_on_the_worker_and_plan_from_i
     assert plan.watch_day >= started_on
     assert follow_up_id.startswith(f"{QUARTERLY_FOLLOW_UP}-")
     assert follow_up["cases"] == [] and follow_up["in_report"] == 0
+    # no case is open, so the radar's run (at its scheduled time) flags none
+    assert radar_id.startswith(f"{RADAR}-") and radar["flagged"] == {}

@@ -44,10 +44,12 @@ from workers.settings import Settings
 from workflows.backfill import Backfill
 from workflows.end_date_watch import EndDateWatch
 from workflows.quarterly_follow_up import QuarterlyFollowUp
+from workflows.radar import RadarInput, StuckCaseRadar
 
 END_DATE_WATCH = "end-date-watch"
 QUARTERLY_FOLLOW_UP = "quarterly-follow-up"
 BACKFILL = "topdesk-backfill"
+RADAR = "stuck-case-radar"
 TIME_ZONE = "Europe/Oslo"
 CATCHUP_WINDOW = timedelta(days=1)
 POLICY = SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW)
@@ -107,6 +109,23 @@ def backfill_schedule(task_queue: str, input: BackfillInput | None = None) -> Sc
     )
 
 
+def radar_schedule(task_queue: str, settings: Settings) -> Schedule:
+    """Every `radar_every_minutes`, with the limits and targets of the settings (re-run
+    `saksflyt schedules` after changing them)."""
+    every = timedelta(minutes=settings.radar_every_minutes)
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            StuckCaseRadar.run,
+            RadarInput(wait_limits=settings.wait_limits, sla_targets=settings.sla_targets),
+            id=RADAR,
+            task_queue=task_queue,
+            static_summary="Radar: saker som har ventet over grensen",
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+    )
+
+
 async def ensure_schedules(
     client: Client,
     settings: Settings,
@@ -120,6 +139,7 @@ async def ensure_schedules(
         END_DATE_WATCH: end_date_watch_schedule(settings.task_queue, watch),
         QUARTERLY_FOLLOW_UP: quarterly_follow_up_schedule(settings.task_queue, follow_up),
         BACKFILL: backfill_schedule(settings.task_queue, backfill),
+        RADAR: radar_schedule(settings.task_queue, settings),
     }
     done = []
     for schedule_id, schedule in wanted.items():

@@ -402,8 +402,13 @@ class CaseWorkflow:
 
     @workflow.signal
     async def radar_flagged(self, flag: RadarFlag) -> None:
-        if self.case.first_time(flag.event_id):
+        if self.case.first_time(flag.event_id) and not self.handed_over():
             await self.case.on_radar(flag)
+
+    def handed_over(self) -> bool:
+        """Whether a child workflow carries the case now (it answers the radar itself); a
+        parent that started its child before `handed_over` existed still shows "working"."""
+        return False
 
     @workflow.signal
     def operator_action(self, action: OperatorAction) -> None:

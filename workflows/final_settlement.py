@@ -329,6 +329,10 @@ class SettlementChild:
     def __init__(self) -> None:
         self.handle: workflow.ChildWorkflowHandle | None = None
 
+    @property
+    def running(self) -> bool:
+        return self.handle is not None
+
     async def settle(
         self,
         case_number: str,

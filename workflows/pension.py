@@ -150,6 +150,9 @@ class PensionWorkflow(ApprovedCaseWorkflow):
     async def forward_caller_event(self, event: CaseEvent) -> None:
         await self.settlement.forward(event)
 
+    def handed_over(self) -> bool:
+        return self.settlement.running
+
     @workflow.run
     async def run(self, input: PensionInput) -> PensionResult:
         try:
@@ -434,7 +437,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
         settlement, this workflow the SPK message."""
         number = self.case.case_number
         await self.case.reply(full_pension_reply(form))
-        await self.case.move_to(WaitState.WORKING, f"sluttoppgjør: final-settlement-{number}")
+        await self.case.move_to(WaitState.HANDED_OVER, f"final-settlement-{number}")
         settled = await self.settlement.settle(
             number,
             input.timings,

@@ -100,7 +100,7 @@ class ResignationWorkflow(CaseWorkflow):
             self.filed = await self._file(resignation, form)
             result.end_date = form.last_day
             result.archived_as = self.filed.journal_post
-            await self.case.move_to(WaitState.WORKING, f"sluttoppgjør: final-settlement-{number}")
+            await self.case.move_to(WaitState.HANDED_OVER, f"final-settlement-{number}")
             settled = await self.settlement.settle(
                 number, input.timings, _order(form), CATEGORY, input.calendar
             )
@@ -114,6 +114,9 @@ class ResignationWorkflow(CaseWorkflow):
     async def forward_caller_event(self, event: CaseEvent) -> None:
         """While the final settlement runs on this case, the caller's events are its business."""
         await self.settlement.forward(event)
+
+    def handed_over(self) -> bool:
+        return self.settlement.running
 
     async def _from_portal(self, form_id: str) -> SubmittedResignation | None:
         """The form as the portal has it; None when the portal knows no such form."""
