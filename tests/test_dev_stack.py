@@ -25,7 +25,7 @@ def _free_ports(count: int) -> list[int]:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
-    temporal, ui, simulator, intake = _free_ports(4)
+    temporal, ui, simulator, intake, metrics = _free_ports(5)
     return {
         **os.environ,
         "SAKSFLYT_DATA_DIR": str(tmp_path / "data"),
@@ -33,6 +33,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "SAKSFLYT_TEMPORAL_UI_PORT": str(ui),
         "SAKSFLYT_TOPDESK_URL": f"http://127.0.0.1:{simulator}",
         "SAKSFLYT_INTAKE_PORT": str(intake),
+        "SAKSFLYT_METRICS_ADDRESS": f"127.0.0.1:{metrics}",
     }
 
 
@@ -41,6 +42,7 @@ def _listening(env: dict[str, str]) -> list[int]:
         int(env["SAKSFLYT_TEMPORAL_ADDRESS"].rsplit(":", 1)[1]),
         int(env["SAKSFLYT_TOPDESK_URL"].rsplit(":", 1)[1]),
         int(env["SAKSFLYT_INTAKE_PORT"]),
+        int(env["SAKSFLYT_METRICS_ADDRESS"].rsplit(":", 1)[1]),
     ]
     open_ports = []
     for port in ports:
@@ -81,7 +83,7 @@ def test_ctrl_c_stops_every_process_the_stack_started(stack_env: dict[str, str])
         lines.append(line)
         if "Ctrl-C" in line:
             break
-    assert len(_listening(stack_env)) == 3, "".join(lines)
+    assert len(_listening(stack_env)) == 4, "".join(lines)
     stack.send_signal(signal.SIGINT)
     assert stack.wait(30) == 0
     deadline = time.monotonic() + 10

@@ -9,6 +9,12 @@
                                      the intake's quarantine: what could not be routed, and why;
                                      redrive routes an event again as its webhook would be
     saksflyt outbox list [--json]    events the intake keeps until Temporal takes them
+    saksflyt cases [filters] [--json]   open cases: state, since, age, due, SLA, escalation
+    saksflyt case NUMBER [--json]    one case's journey: steps, who signalled what, next deadline
+    saksflyt radar [--json]          the cases the stuck-case radar finds now
+    saksflyt bulk signal|cancel|retry --query Q --reason R [--dry-run]
+                                     an operator action on each selected case, recorded first
+    saksflyt report --from DATE --to DATE [--out DIR]   the KPI report (HTML and plots)
 
 Every command that used a Temporal client ends with `os._exit` after flushing its output: the
 SDK's bridge threads can abort an exiting interpreter (temporal-practices §2.10), and a command's
@@ -24,7 +30,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -89,7 +95,55 @@ def _parser() -> argparse.ArgumentParser:
     queued = outbox_actions.add_parser("list", help="every queued event, oldest first")
     queued.add_argument("--json", action="store_true", help="as JSON, for scripts")
     queued.set_defaults(command=_outbox_list)
+
+    cases = command("cases", _cases, "list open cases, filtered")
+    cases.add_argument("--process", help="new_hire, extension, final_settlement, pension, ...")
+    cases.add_argument("--state", help="working, awaiting_caller, on_hold, awaiting_approval, ...")
+    cases.add_argument("--unit", help="the employee's unit")
+    cases.add_argument(
+        "--older-than", type=float, metavar="N", help="more than N working days in its state"
+    )
+    cases.add_argument("--overdue", action="store_true", help="past its SLA's due mark")
+    cases.add_argument(
+        "--employee", metavar="NUMBER", help="an employee number (looked up by its pseudonym)"
+    )
+    cases.add_argument("--all", action="store_true", help="closed cases too")
+    cases.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    case = command("case", _case, "one case's journey")
+    case.add_argument("number", help="the TOPdesk case number, e.g. I2411-0042")
+    case.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    radar = command("radar", _radar, "the cases past a limit, as the stuck-case radar sees them")
+    radar.add_argument("--json", action="store_true", help="as JSON, for scripts")
+
+    bulk = commands.add_parser("bulk", help="an operator action on many cases, with a reason")
+    bulk_actions = bulk.add_subparsers(required=True, metavar="action")
+    for name, help in (
+        ("signal", "send a signal to each selected case"),
+        ("cancel", "cancel each selected case's workflow"),
+        ("retry", "start failed cases again; retry failed activities of running ones now"),
+    ):
+        action = bulk_actions.add_parser(name, help=help)
+        action.set_defaults(command=_bulk, action=name)
+        if name == "signal":
+            action.add_argument("--name", required=True, help="the signal, e.g. send_now")
+            action.add_argument("--input", type=json.loads, help="its argument, as JSON")
+        action.add_argument("--query", required=True, help="Temporal visibility query")
+        action.add_argument("--reason", required=True, type=_non_empty, help="why (recorded)")
+        action.add_argument("--operator", help="who acts (default: user@host)")
+        action.add_argument("--dry-run", action="store_true", help="list the cases, change none")
+        action.add_argument("--json", action="store_true", help="as JSON, for scripts")
+
+    report = command("report", _report, "the KPI report for a period, as HTML with plots")
+    report.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    report.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    report.add_argument("--out", type=Path, help="folder (default: <data dir>/report)")
     return parser
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
 
 
 def _dev(settings: Settings, args: argparse.Namespace) -> int:
@@ -122,9 +176,15 @@ async def _demo(settings: Settings, console: Console) -> bool:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    """The worker, serving Prometheus metrics at `metrics_address` unless it is empty."""
     from workers import worker
+    from workers.metrics import MetricsUnavailable
 
-    _run(worker.run(settings))
+    try:
+        _run(worker.run(settings))
+    except MetricsUnavailable as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -266,6 +326,135 @@ def _outbox_list(settings: Settings, args: argparse.Namespace) -> int:
         table.add_row(*row, str(event.attempts), error)
     Console().print(table)
     return 0
+
+
+def _cases(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.cases import CaseFilter, cases_table, select_cases
+    from workers.temporal import connect
+
+    filters = CaseFilter(
+        process=args.process,
+        state=args.state,
+        unit=args.unit,
+        employee_number=args.employee,
+        older_than=args.older_than,
+        overdue=args.overdue,
+        include_closed=args.all,
+    )
+
+    async def run() -> Any:
+        return await select_cases(await connect(settings), settings, filters, datetime.now(UTC))
+
+    try:
+        lines = _run(run())
+    except RuntimeError as error:  # the SDK's "Failed client connect"
+        return _unreachable(settings, error)
+    if args.json:
+        print(json.dumps([line.model_dump(mode="json") for line in lines], indent=2))
+        return 0
+    what = "cases" if args.all else "open cases"
+    Console().print(cases_table(lines, f"{len(lines)} {what}"))
+    return 0
+
+
+def _case(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.cases import case_journey, print_journey
+    from workers.temporal import connect
+
+    async def run() -> Any:
+        return await case_journey(await connect(settings), settings, args.number, datetime.now(UTC))
+
+    try:
+        journey = _run(run())
+    except ValueError as error:  # not a case number
+        print(error)
+        return 2
+    except RuntimeError as error:
+        return _unreachable(settings, error)
+    if args.json:
+        print(journey.model_dump_json(indent=2))
+    else:
+        print_journey(Console(), journey)
+    return 0 if journey.runs else 1
+
+
+def _radar(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.cases import radar_table, stuck_cases
+    from workers.temporal import connect
+
+    async def run() -> Any:
+        return await stuck_cases(await connect(settings), settings, datetime.now(UTC))
+
+    try:
+        found = _run(run())
+    except RuntimeError as error:
+        return _unreachable(settings, error)
+    if args.json:
+        print(json.dumps([case.model_dump(mode="json") for case in found], indent=2))
+    else:
+        Console().print(radar_table(found))
+    return 0
+
+
+def _bulk(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0 when no case failed (skipped ones are not failures), 1 otherwise."""
+    from workers.bulk import (
+        Action,
+        Request,
+        connect_as,
+        default_operator,
+        outcomes_table,
+        run_bulk,
+        select,
+    )
+
+    request = Request(
+        action=Action(args.action),
+        reason=args.reason,
+        operator=args.operator or default_operator(),
+        signal_name=getattr(args, "name", None),
+        signal_input=getattr(args, "input", None),
+    )
+
+    async def run() -> Any:
+        client = await connect_as(settings, request.operator)
+        return await run_bulk(client, await select(client, args.query), request, args.dry_run)
+
+    try:
+        outcomes = _run(run())
+    except ValueError as error:  # an empty query
+        print(error)
+        return 2
+    except RuntimeError as error:
+        return _unreachable(settings, error)
+    if args.json:
+        print(json.dumps([outcome.model_dump(mode="json") for outcome in outcomes], indent=2))
+    else:
+        dry = " (dry run: nothing changed)" if args.dry_run else ""
+        title = f"bulk {args.action}: {len(outcomes)} cases{dry}"
+        Console().print(outcomes_table(outcomes, title))
+    return 1 if any(outcome.result == "failed" for outcome in outcomes) else 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.report import write_report  # another module; imported only when asked for
+    from workers.temporal import connect
+
+    out_dir = args.out or settings.data_dir / "report"
+
+    async def run() -> Path:
+        return await write_report(await connect(settings), args.start, args.end, out_dir, settings)
+
+    try:
+        print(_run(run()))
+    except RuntimeError as error:
+        return _unreachable(settings, error)
+    return 0
+
+
+def _unreachable(settings: Settings, error: RuntimeError) -> int:
+    print(f"Fikk ikke kontakt med Temporal på {settings.temporal_address}: {error}")
+    return 1
 
 
 def _local(moment: datetime) -> str:

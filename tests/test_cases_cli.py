@@ -1,0 +1,312 @@
+"""The case handlers' commands (`saksflyt cases`, `case`, `radar`) on real case workflows, on the
+Temporal dev server: the time-skipping server has no visibility to list them.
+
+The commands are called as `saksflyt` calls them (their functions, with parsed arguments), in a
+thread of their own since each runs its own event loop; what they print is what is asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.dfo.archive import ArchiveStub
+from adapters.dfo.portal import PortalStub
+from adapters.dfo.sap import SapStub
+from adapters.dfo.spk import SpkStub
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.simulator import TopdeskSimulator
+from domain.cases import CaseProgress, WaitState
+from tests.harness import COMPLETE_FORM, Harness, form_without
+from workers import cli
+from workers.case_index import CaseRow, list_cases
+from workers.cases import CaseFilter, select_cases
+from workers.settings import Settings
+from workers.worker import Systems, build_worker
+
+OTHER_UNIT = "Institutt for fysikk"
+FIRST_UNIT = "Institutt for datateknologi og informatikk"  # the harness's form
+# SAP registers a person once: each new hire of a test is another person.
+NATIONAL_IDS = ["15038510271", "15038510352", "15038510433", "15038510514", "15038510786"]
+
+
+def hire_form(person: int, form: str = COMPLETE_FORM) -> str:
+    return form.replace("150385 10190", NATIONAL_IDS[person])
+
+
+@asynccontextmanager
+async def harness_on(
+    dev_server: WorkflowEnvironment,
+    topdesk: TopdeskClient,
+    simulator: TopdeskSimulator,
+    sap: SapStub,
+    spk: SpkStub,
+    archive: ArchiveStub,
+    portal: PortalStub,
+) -> AsyncIterator[Harness]:
+    """The harness of conftest's `h`, on the dev server and in real time."""
+    task_queue = f"cli-{uuid.uuid4()}"
+    async with build_worker(
+        dev_server.client,
+        task_queue,
+        Systems(topdesk, sap, spk, archive, portal),
+        workflow_failure_exception_types=[Exception],
+    ):
+        harness = Harness(
+            dev_server.client, task_queue, topdesk, simulator, sap, dev_server, spk, archive
+        )
+        harness.portal = portal
+        yield harness
+        await harness.finish()
+
+
+def cli_settings(dev_server: WorkflowEnvironment, tmp_path: Path) -> Settings:
+    """The settings `saksflyt` would read, pointed at the test's dev server."""
+    return Settings(
+        temporal_address=dev_server.client.service_client.config.target_host,
+        data_dir=tmp_path / "saksflyt",
+    )
+
+
+@pytest.fixture
+async def dev_h(
+    dev_server: WorkflowEnvironment,
+    topdesk: TopdeskClient,
+    simulator: TopdeskSimulator,
+    sap: SapStub,
+    spk: SpkStub,
+    archive: ArchiveStub,
+    portal: PortalStub,
+) -> AsyncIterator[Harness]:
+    async with harness_on(dev_server, topdesk, simulator, sap, spk, archive, portal) as harness:
+        yield harness
+
+
+@pytest.fixture
+def settings(dev_server: WorkflowEnvironment, tmp_path: Path) -> Settings:
+    return cli_settings(dev_server, tmp_path)
+
+
+async def run_cli(
+    settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, str]:
+    """One `saksflyt` command: its exit code and what it printed."""
+    args = cli._parser().parse_args(list(argv))
+    capsys.readouterr()
+    code = await asyncio.to_thread(args.command, settings, args)
+    return code, capsys.readouterr().out
+
+
+async def run_json(settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    code, out = await run_cli(settings, capsys, *argv, "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+async def listed(
+    client: Client, query: str, done: Callable[[list[CaseRow]], bool], what: str
+) -> list[CaseRow]:
+    """Visibility lags the workflows a little: list until `done` holds, for at most 15 s."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while not done(rows := await list_cases(client, query)):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"visibility never showed {what}: {rows}")
+        await asyncio.sleep(0.1)
+    return rows
+
+
+def in_states(expected: dict[str, str]) -> Callable[[list[CaseRow]], bool]:
+    """Visibility shows exactly these cases (number → state)."""
+    return lambda rows: {row.case_number: row.state for row in rows} == expected
+
+
+async def started_in(h: Harness, form: str, state: WaitState) -> tuple[str, WorkflowHandle]:
+    number = h.submit(form)
+    handle = await h.start(number)
+    await h.wait_state(handle, state)
+    return number, handle
+
+
+async def test_cases_filters_select_exactly_the_matching_open_cases(
+    dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch
+):
+    h = dev_h
+    first, _ = await started_in(h, hire_form(0), WaitState.AWAITING_APPROVAL)
+    other_form = hire_form(1).replace(FIRST_UNIT, OTHER_UNIT)
+    other, _ = await started_in(h, other_form, WaitState.AWAITING_APPROVAL)
+    asked, _ = await started_in(h, form_without("Kontonummer"), WaitState.AWAITING_CALLER)
+    extension = h.submit_extension()
+    await h.wait_state(await h.start_extension(extension), WaitState.AWAITING_APPROVAL)
+    done, finished = await started_in(h, hire_form(2), WaitState.AWAITING_APPROVAL)
+    await h.decide(finished)
+    await finished.result()
+    await listed(
+        h.client,
+        "ExecutionStatus = 'Running'",
+        in_states(
+            {
+                first: "awaiting_approval",
+                other: "awaiting_approval",
+                asked: "awaiting_caller",
+                extension: "awaiting_approval",
+            }
+        ),
+        "the four open cases in their states",
+    )
+    await listed(h.client, "ExecutionStatus = 'Completed'", in_states({done: "done"}), "done")
+
+    def numbers(lines: list[dict[str, Any]]) -> set[str]:
+        return {line["case_number"] for line in lines}
+
+    every = await run_json(settings, capsys, "cases")
+    assert numbers(every) == {first, other, asked, extension}
+    assert numbers(await run_json(settings, capsys, "cases", "--process", "new_hire")) == {
+        first,
+        other,
+        asked,
+    }
+    approval = await run_json(settings, capsys, "cases", "--state", "awaiting_approval")
+    assert numbers(approval) == {first, other, extension}
+    [by_unit] = await run_json(settings, capsys, "cases", "--unit", OTHER_UNIT)
+    assert (by_unit["case_number"], by_unit["unit"]) == (other, OTHER_UNIT)
+    closed_too = await run_json(settings, capsys, "cases", "--all", "--process", "new_hire")
+    assert numbers(closed_too) == {first, other, asked, done}
+    line = next(line for line in every if line["case_number"] == extension)
+    assert (line["process"], line["state"], line["status"]) == (
+        "extension",
+        "awaiting_approval",
+        "RUNNING",
+    )
+    assert line["sla_standing"] == "on_time" and line["age_in_state"] < 1
+
+    monkeypatch.setenv("COLUMNS", "250")  # one case a line, whatever the terminal
+    code, table = await run_cli(settings, capsys, "cases", "--state", "awaiting_caller")
+    assert code == 0
+    assert asked in table and "awaiting_caller" in table and first not in table
+
+
+async def test_age_and_overdue_are_read_off_the_clock_at_the_moment_asked(
+    dev_h: Harness, settings: Settings
+):
+    """Nothing is stored: the same cases are young and on time now, and a month on past their
+    limit, except the one waiting for its caller, whose SLA clock stands still meanwhile."""
+    h = dev_h
+    approving, _ = await started_in(h, hire_form(0), WaitState.AWAITING_APPROVAL)
+    asked, _ = await started_in(h, form_without("Kontonummer"), WaitState.AWAITING_CALLER)
+    states = {approving: "awaiting_approval", asked: "awaiting_caller"}
+    await listed(h.client, "", in_states(states), "both cases")
+    now = datetime.now(UTC)
+    later = now + timedelta(days=30)
+
+    async def selected(filters: CaseFilter, at: datetime) -> set[str | None]:
+        return {line.case_number for line in await select_cases(h.client, settings, filters, at)}
+
+    assert await selected(CaseFilter(older_than=5), now) == set()
+    assert await selected(CaseFilter(older_than=5), later) == {approving, asked}
+    assert await selected(CaseFilter(overdue=True), now) == set()
+    assert await selected(CaseFilter(overdue=True), later) == {approving}
+
+
+async def test_employee_filter_finds_the_case_by_the_pseudonym_of_the_number(
+    dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str]
+):
+    h = dev_h
+    extension = h.submit_extension()  # employee 05001234
+    await h.wait_state(await h.start_extension(extension), WaitState.AWAITING_APPROVAL)
+    await listed(h.client, "EmployeeKey IS NOT NULL", lambda rows: len(rows) == 1, "the key")
+
+    found = await run_json(settings, capsys, "cases", "--employee", "05001234")
+    assert [line["case_number"] for line in found] == [extension]
+    assert await run_json(settings, capsys, "cases", "--employee", "05009999") == []
+    _, out = await run_cli(settings, capsys, "cases", "--employee", "05001234", "--json")
+    assert "05001234" not in out  # the number itself is never printed
+
+
+async def test_case_shows_its_journey_with_who_signalled_what_and_why(
+    dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch
+):
+    h = dev_h
+    number, handle = await started_in(h, form_without("Kontonummer"), WaitState.AWAITING_CALLER)
+    await h.reply(handle, number, "Kontonummer: 8601 11 17947")
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    await listed(h.client, "", in_states({number: "awaiting_approval"}), "the case approving")
+    code, out = await run_cli(
+        settings,
+        capsys,
+        "bulk",
+        "signal",
+        "--name",
+        "radar_flagged",
+        "--input",
+        '{"event_id": "flag-1", "reason": "sla_due", "limit_days": 100}',
+        "--query",
+        f"CaseNumber='{number}'",
+        "--reason",
+        "SLA-sjekk etter ferien",
+        "--operator",
+        "kari@hjelp",
+        "--json",
+    )
+    assert code == 0, out
+    assert [o["result"] for o in json.loads(out)] == ["ok"]
+
+    journey = await run_json(settings, capsys, "case", number)
+    [run] = journey["runs"]
+    steps = run["steps"]
+    states = [step["text"].split(",")[0] for step in steps if step["kind"] == "state"]
+    assert states == ["working", "awaiting_caller", "working", "awaiting_approval"]
+    signals = [step for step in steps if step["kind"] == "signal"]
+    assert [s["text"].split()[0:2] for s in signals] == [
+        ["signal", "caller_replied"],
+        ["operator_action", "signal"],
+        ["signal", "radar_flagged"],
+    ]
+    action = signals[1]
+    assert (action["operator"], action["reason"]) == ("kari@hjelp", "SLA-sjekk etter ferien")
+    assert action["identity"] == "kari@hjelp"  # the CLI's client named the operator
+    assert signals[0]["identity"] != "kari@hjelp"
+    assert any(s["kind"] == "activity" and "TOPdesk" in s["text"] for s in steps)
+    assert any(s["kind"] == "timer" for s in steps)  # the daily look in SAP while approving
+    times = [step["time"] for step in steps]
+    assert times == sorted(times)
+    progress = CaseProgress.model_validate(run["progress"])
+    assert progress.state is WaitState.AWAITING_APPROVAL
+    assert [a.operator for a in progress.operator_actions] == ["kari@hjelp"]
+    assert run["case"]["sla_due"] is not None and run["case"]["sla_standing"] == "on_time"
+
+    monkeypatch.setenv("COLUMNS", "250")
+    code, text = await run_cli(settings, capsys, "case", number)
+    assert code == 0
+    assert "operator_action signal by kari@hjelp: SLA-sjekk etter ferien" in text
+    assert "Waits: awaiting_approval" in text and "SLA due" in text
+
+    assert (await run_cli(settings, capsys, "case", "I9999-9999"))[0] == 1
+    assert (await run_cli(settings, capsys, "case", "x' OR 'a'='a"))[0] == 2
+
+
+async def test_radar_lists_what_find_stuck_finds(
+    dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str]
+):
+    h = dev_h
+    number, _ = await started_in(h, form_without("Kontonummer"), WaitState.AWAITING_CALLER)
+    await listed(h.client, "", in_states({number: "awaiting_caller"}), "the case asking")
+    assert await run_json(settings, capsys, "radar") == []
+
+    # a limit of 0 working days: every case waiting for its caller is past it (at least on a
+    # working day; on a holiday the clock stands still, so the case is only found afterwards)
+    strict = settings.model_copy(update={"wait_limits": {"awaiting_caller": 0.0}})
+    found = await run_json(strict, capsys, "radar")
+    if not found:
+        pytest.skip("today is no working day: no time has counted yet")
+    [case] = found
+    assert (case["case_number"], case["reason"], case["limit_days"]) == (number, "wait", 0.0)
