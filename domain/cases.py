@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from domain.sla import SlaClock
+from domain.sla import COUNTED_FROM_DUE, SlaClock
 
 
 class TopdeskStatus(StrEnum):
@@ -112,11 +112,13 @@ class OperatorAction(BaseModel):
 
 class RadarFlag(BaseModel):
     """The stuck-case radar found the case past a limit. `reason` is `wait` (in its wait state
-    past `limit_days`) or `sla_due` / `sla_expired` (its SLA clock past that mark)."""
+    past `limit_days`) or `sla_due` / `sla_expired` (its SLA clock past that mark); `state` is
+    the wait state the radar saw, so a case that has moved on since ignores the flag."""
 
     event_id: str
     reason: str
     limit_days: float
+    state: str | None = None
 
 
 class CaseProgress(BaseModel):
@@ -259,3 +261,33 @@ def case_details(category: str, progress: CaseProgress) -> str:
     if progress.due is not None:
         text += f", frist {progress.due.astimezone(OSLO):%d.%m}"
     return text
+
+
+def _days_text(days: float) -> str:
+    return f"{days:.1f}".replace(".", ",")
+
+
+def stuck_why(state: WaitState, days: float, limit: float) -> str:
+    """Why the radar escalates a case that has not moved: what it waits for, and how long."""
+    counted = "etter sin egen frist" if state in COUNTED_FROM_DUE else ""
+    name = STATE_TEXT[state]
+    return (
+        f"saken har stått «{name}» i {_days_text(days)} virkedager {counted}".rstrip()
+        + f" (grensen er {_days_text(limit)})."
+    )
+
+
+def sla_expired_why(elapsed: float, limit: float) -> str:
+    return (
+        f"behandlingstiden er {_days_text(elapsed)} virkedager, over målet på "
+        f"{_days_text(limit)} virkedager (tid saken venter på innmelder er holdt utenfor)."
+    )
+
+
+def sla_due_note(elapsed: float, limit: float) -> str:
+    """The case handler's notice that a case has reached its due mark (no escalation yet)."""
+    return (
+        f"Frist for behandlingstid nådd: saken har vært hos Tjenestesenteret i "
+        f"{_days_text(elapsed)} virkedager (varsel ved {_days_text(limit)}). "
+        "Saken eskaleres om den passerer målet."
+    )

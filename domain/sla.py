@@ -65,6 +65,8 @@ def add_business_days(start: datetime, days: float) -> datetime:
     """The moment `days` working days after `start` (before it when negative): the inverse of
     `business_days_between`, so `business_days_between(start, add_business_days(start, d)) == d`."""
     start = start.astimezone(UTC)
+    if days == 0:
+        return start  # no time to add: not even to the next working day
     forward = days >= 0
     left = abs(days)
     day = start.astimezone(OSLO).date()
@@ -195,42 +197,3 @@ def wait_reference(state: str, since: datetime, due: datetime | None) -> datetim
 def waited(state: str, since: datetime, due: datetime | None, now: datetime) -> float:
     """Working days a case has been in `state` past where its limit counts from."""
     return business_days_between(wait_reference(state, since, due), now)
-
-
-_STATE_NAMES = {
-    "working": "i arbeid",
-    "awaiting_caller": "venter på svar fra innmelder",
-    "on_hold": "på vent",
-    "awaiting_approval": "venter på leders godkjenning",
-    "awaiting_payroll": "venter på lønnskjøringen",
-}
-
-
-def _days_text(days: float) -> str:
-    return f"{days:.1f}".replace(".", ",")
-
-
-def stuck_why(state: str, days: float, limit: float) -> str:
-    """Why the radar escalates a case that has not moved: what it waits for, and how long."""
-    counted = "etter sin egen frist" if state in COUNTED_FROM_DUE else ""
-    name = _STATE_NAMES.get(state, state)
-    return (
-        f"saken har stått «{name}» i {_days_text(days)} virkedager {counted}".rstrip()
-        + f" (grensen er {_days_text(limit)})."
-    )
-
-
-def sla_expired_why(elapsed: float, limit: float) -> str:
-    return (
-        f"behandlingstiden er {_days_text(elapsed)} virkedager, over målet på "
-        f"{_days_text(limit)} virkedager (tid saken venter på innmelder er holdt utenfor)."
-    )
-
-
-def sla_due_note(elapsed: float, limit: float) -> str:
-    """The case handler's notice that a case has reached its due mark (no escalation yet)."""
-    return (
-        f"Frist for behandlingstid nådd: saken har vært hos Tjenestesenteret i "
-        f"{_days_text(elapsed)} virkedager (varsel ved {_days_text(limit)}). "
-        "Saken eskaleres om den passerer målet."
-    )

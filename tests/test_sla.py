@@ -22,7 +22,7 @@ from domain.sla import (
     standing,
     waited,
 )
-from workers.case_index import stuck_queries
+from workers.case_index import CaseRow, rung_due, stuck_queries
 
 
 def oslo(*parts: int) -> datetime:
@@ -119,9 +119,42 @@ def test_the_radar_queries_name_each_limit_with_the_working_day_cutoff():
         "ExecutionStatus = 'Running' AND WaitState = 'awaiting_approval' "
         "AND WaitingSince < '2026-11-30T11:00:00Z'"
     )
-    assert queries[("wait", "on_hold", 2)].endswith("AND DueDate < '2026-12-03T11:00:00Z'")
+    assert queries[("wait", "on_hold", 2)].endswith(
+        "AND (DueDate < '2026-12-03T11:00:00Z' OR "
+        "(DueDate IS NULL AND WaitingSince < '2026-12-03T11:00:00Z'))"
+    )
     assert queries[("sla_expired", "new_hire", 5)] == (
         "ExecutionStatus = 'Running' AND Process = 'new_hire' "
         "AND SlaClockStart < '2026-11-30T11:00:00Z'"
     )
-    assert queries[("sla_due", "new_hire", 3)].endswith("SlaClockStart < '2026-12-02T11:00:00Z'")
+    assert queries[("sla_due", "new_hire", 3)].endswith(
+        "SlaClockStart < '2026-12-02T11:00:00Z' AND SlaNotified IS NULL"
+    )
+
+
+def test_adding_no_time_stays_put_even_on_a_weekend():
+    saturday = oslo(2026, 11, 28, 12)
+    assert add_business_days(saturday, 0) == saturday
+    assert SlaClock(started=None, elapsed=0.0).resume(saturday).started == saturday
+
+
+def test_the_radar_flags_a_case_only_when_a_rung_is_due_that_it_has_not_climbed():
+    since = oslo(2026, 11, 2, 9)  # Monday
+    row = CaseRow(
+        workflow_id="new-hire-I1",
+        run_id=None,
+        workflow_type="NewHire",
+        status="RUNNING",
+        process="new_hire",
+        state="awaiting_approval",
+        waiting_since=since,
+        escalation_level=1,
+        sla=SlaClock(started=since),
+        start_time=since,
+    )
+    three_days_on, eight_days_on = add_business_days(since, 3), add_business_days(since, 8)
+    assert not rung_due(row, "wait", 2, three_days_on)  # rung 1 is due, and climbed
+    assert rung_due(row, "wait", 2, eight_days_on)  # rung 2 (5 working days on) is not
+    assert not rung_due(row.model_copy(update={"escalation_level": 4}), "wait", 2, eight_days_on)
+    assert rung_due(row.model_copy(update={"escalation_level": 0}), "sla_expired", 5, eight_days_on)
+    assert not rung_due(row, "sla_expired", 5, eight_days_on)

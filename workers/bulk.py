@@ -33,10 +33,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.cases import OperatorAction
 from workers.case_index import CaseRow, list_cases
+from workers.cases import OPERATOR_ACTION
 from workers.settings import Settings
 from workers.temporal import connect
 
-OPERATOR_ACTION = "operator_action"
 RESTARTABLE = (
     WorkflowExecutionStatus.FAILED,
     WorkflowExecutionStatus.TIMED_OUT,
@@ -152,6 +152,9 @@ async def _plan(client: Client, row: CaseRow, action: Action) -> _Plan:
         return await _plan_retry(client, run, described)
     if status is not WorkflowExecutionStatus.RUNNING:
         return _Plan(do="skip", detail=f"not running ({_name(status)})")
+    if action is Action.CANCEL and described.parent_id:
+        # the parent's cancel reaches its child; a child cancelled alone fails its parent
+        return _Plan(do="skip", detail=f"a child workflow: cancel its parent {described.parent_id}")
     if action is Action.SIGNAL:
         return _Plan(do="signal", detail="signal")
     return _Plan(do="cancel", detail="cancel")

@@ -8,11 +8,12 @@ targets of now, never read from a stored flag.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecution
 
+from domain.cases import CaseTimings, rungs_due
 from domain.sla import (
     COUNTED_FROM_DUE,
     SlaClock,
@@ -103,9 +104,10 @@ def open_query(
     unit: str | None = None,
     employee_key: str | None = None,
     case_number: str | None = None,
+    include_closed: bool = False,
 ) -> str:
-    """Open cases, narrowed by whatever is given."""
-    parts = [OPEN]
+    """Open cases (closed ones too with `include_closed`), narrowed by whatever is given."""
+    parts = [] if include_closed else [OPEN]
     for name, value in (
         (sa.PROCESS.name, process),
         (sa.WAIT_STATE.name, state),
@@ -115,7 +117,7 @@ def open_query(
     ):
         if value:
             parts.append(f"{name} = {_quoted(value)}")
-    return " AND ".join(parts)
+    return " AND ".join(parts) or CASES
 
 
 async def list_cases(client: Client, query: str = "") -> list[CaseRow]:
@@ -144,27 +146,46 @@ def stuck_queries(
     waiting for its caller is not the centre's delay)."""
     queries: dict[tuple[str, str, float], str] = {}
     for state, limit in sorted(limits.items()):
-        since = sa.DUE_DATE.name if state in COUNTED_FROM_DUE else sa.WAITING_SINCE.name
         cutoff = _when(add_business_days(now, -limit))
-        queries[("wait", state, limit)] = f"{open_query(state=state)} AND {since} < {cutoff}"
+        since = f"{sa.WAITING_SINCE.name} < {cutoff}"
+        if state in COUNTED_FROM_DUE:  # from its own date; from its start if it has none
+            since = f"({sa.DUE_DATE.name} < {cutoff} OR ({sa.DUE_DATE.name} IS NULL AND {since}))"
+        queries[("wait", state, limit)] = f"{open_query(state=state)} AND {since}"
     for process, target in sorted(targets.items()):
         for reason, days in (("sla_expired", target.expires_days), ("sla_due", target.due_days)):
             cutoff = _when(add_business_days(now, -days))
-            queries[(reason, process, days)] = (
-                f"{open_query(process=process)} AND {sa.SLA_CLOCK_START.name} < {cutoff}"
-            )
+            query = f"{open_query(process=process)} AND {sa.SLA_CLOCK_START.name} < {cutoff}"
+            if reason == "sla_due":  # the handler is told once
+                query += f" AND {sa.SLA_NOTIFIED.name} IS NULL"
+            queries[(reason, process, days)] = query
     return queries
+
+
+def rung_due(row: CaseRow, reason: str, limit: float, now: datetime) -> bool:
+    """Whether a case past a limit has a rung of the escalation ladder due that it has not
+    climbed yet: only then is it flagged, so a case at its rung is not signalled every hour (its
+    history would grow for nothing). The case itself decides again when flagged."""
+    if reason == "sla_due":
+        return True
+    if reason == "wait":
+        days = row.age_in_state(now) or 0.0
+    else:
+        days = row.sla.elapsed_at(now) if row.sla else 0.0
+    due = rungs_due(timedelta(days=days), timedelta(days=limit), CaseTimings().escalation_every)
+    return due > row.escalation_level
 
 
 async def find_stuck(
     client: Client, limits: dict[str, float], targets: dict[str, SlaTarget], now: datetime
 ) -> list[StuckCase]:
-    """Every open case past a limit, once per reason; an expired SLA hides the due notice of
-    the same case (it escalates, which says more)."""
+    """Every open case past a limit with something left to do there, once per reason; an
+    expired SLA hides the due notice of the same case (it escalates, which says more)."""
     found: dict[tuple[str, str], StuckCase] = {}
     for (reason, _, limit), query in stuck_queries(limits, targets, now).items():
         for row in await list_cases(client, query):
             if reason == "sla_due" and (row.workflow_id, "sla_expired") in found:
+                continue
+            if not rung_due(row, reason, limit, now):
                 continue
             found[(row.workflow_id, reason)] = StuckCase(
                 workflow_id=row.workflow_id,

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import TypedSearchAttributes
@@ -27,11 +28,12 @@ from temporalio.converter import default as default_converter
 from domain import sla
 from domain.cases import OSLO, CaseProgress, OperatorAction, WaitState
 from domain.identifiers import employee_key
-from workers.case_index import OPEN, CaseRow, StuckCase, find_stuck, list_cases, open_query
+from workers.case_index import CaseRow, StuckCase, find_stuck, list_cases, open_query
 from workers.settings import Settings
 from workflows import search_attributes as sa
+from workflows.case import CaseWorkflow
 
-OPERATOR_ACTION = "operator_action"
+OPERATOR_ACTION = CaseWorkflow.operator_action.__name__
 QUERY_TIMEOUT = timedelta(seconds=5)
 CASE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -75,9 +77,9 @@ async def select_cases(
     key = None
     if filters.employee_number:
         key = employee_key(filters.employee_number, settings.pseudonym_key.get_secret_value())
-    query = open_query(filters.process, filters.state, filters.unit, key)
-    if filters.include_closed:
-        query = _without_running(query)
+    query = open_query(
+        filters.process, filters.state, filters.unit, key, include_closed=filters.include_closed
+    )
     lines = [line_of(row, settings, now) for row in await list_cases(client, query)]
     if filters.older_than is not None:
         limit = filters.older_than
@@ -88,9 +90,13 @@ async def select_cases(
     return lines
 
 
-def _without_running(query: str) -> str:
-    """`open_query` with its restriction to running workflows taken out: `--all`."""
-    return " AND ".join(part for part in query.split(" AND ") if part != OPEN)
+def _failure_kind(failure: Failure) -> str:
+    kind = (
+        failure.application_failure_info.type
+        if failure.HasField("application_failure_info")
+        else ""
+    )
+    return kind or "error"
 
 
 def line_of(row: CaseRow, settings: Settings, now: datetime) -> CaseLine:
@@ -201,8 +207,8 @@ async def _run_journey(
     progress, error = None, None
     if row.status == "RUNNING":
         try:
-            progress = await handle.query(
-                "progress", result_type=CaseProgress, rpc_timeout=QUERY_TIMEOUT
+            progress = _shown(
+                await handle.query("progress", result_type=CaseProgress, rpc_timeout=QUERY_TIMEOUT)
             )
         except Exception as failure:  # no worker, or an old workflow without the query
             error = str(failure) or type(failure).__name__
@@ -273,7 +279,8 @@ class _HistoryReader:
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
             failed = event.activity_task_failed_event_attributes
             what = self.names.get(failed.scheduled_event_id, "?")
-            self.add(event, "activity", f"{what}: failed: {failed.failure.message}")
+            # the type, not the message: a system's refusal may quote the employee number
+            self.add(event, "activity", f"{what}: failed: {_failure_kind(failed.failure)}")
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
             timed_out = event.activity_task_timed_out_event_attributes
             what = self.names.get(timed_out.scheduled_event_id, "?")
@@ -386,14 +393,21 @@ def print_journey(console: Console, journey: Journey) -> None:
         console.print()
 
 
+def _shown(progress: CaseProgress) -> CaseProgress:
+    """The progress as the journey shows it, in the table and in JSON alike: what the caller was
+    asked may quote what they wrote (an employee number, say); the case in TOPdesk shows it."""
+    if progress.state is WaitState.AWAITING_CALLER:
+        return progress.model_copy(update={"detail": ""})
+    return progress
+
+
 def _now_line(run: RunJourney) -> str:
     line = run.case
     if line.status != "RUNNING":
         return f"Closed: {line.status.lower()}."
     if run.progress is not None:
         wait = f"Waits: {run.progress.state.value} since {local(run.progress.since)}"
-        # what the caller was asked may quote what they wrote: the case in TOPdesk shows it
-        if run.progress.detail and run.progress.state is not WaitState.AWAITING_CALLER:
+        if run.progress.detail:
             wait += f" ({run.progress.detail})"
     else:
         wait = f"Waits: {line.state} since {local(line.since)} (query failed: {run.progress_error})"

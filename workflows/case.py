@@ -42,9 +42,12 @@ with workflow.unsafe.imports_passed_through():
         escalation_note,
         remind_caller,
         rungs_due,
+        sla_due_note,
+        sla_expired_why,
+        stuck_why,
         withdrawn_note,
     )
-    from domain.sla import SlaClock, clock_in, sla_due_note, sla_expired_why, stuck_why, waited
+    from domain.sla import SlaClock, clock_in, waited
     from workflows import search_attributes as sa
 
 TOPDESK_RETRY = RetryPolicy(
@@ -57,6 +60,8 @@ TOPDESK_TIMEOUT = timedelta(minutes=2)
 Undo = Callable[[], Awaitable[object]]
 # workflow.patched id: a withdrawn case takes back what was registered.
 UNDO_ON_WITHDRAWAL = "undo-on-withdrawal"
+# workflow.patched id: a case answers the stuck-case radar.
+RADAR_PATCH = "stuck-case-radar"
 
 
 def final_reason(error: ActivityError) -> str | None:
@@ -299,8 +304,8 @@ class CaseConversation:
         state, which may have moved since the radar looked: an SLA due mark tells the handler
         once, an expired SLA or a wait past its limit climbs the escalation ladder."""
         progress, now = self.progress, workflow.now()
-        if progress.state is WaitState.DONE:
-            return
+        if progress.state is WaitState.DONE or flag.state not in (None, progress.state.value):
+            return  # the wait the radar saw is over
         if flag.reason == "wait":
             days = waited(progress.state, progress.since, progress.due, now)
             why = stuck_why(progress.state, days, flag.limit_days)
@@ -312,6 +317,7 @@ class CaseConversation:
             await self.escalate_if_overdue(_days(elapsed), _days(flag.limit_days), why)
         elif flag.reason == "sla_due" and elapsed >= flag.limit_days and not progress.sla_notified:
             progress.sla_notified = True
+            workflow.upsert_search_attributes([sa.SLA_NOTIFIED.value_set(True)])
             await self.note(sla_due_note(elapsed, flag.limit_days))
 
     def on_withdrawal(self, what: str, undo: Undo) -> None:
@@ -400,10 +406,20 @@ class CaseWorkflow:
         self.case.on_event(event)
         await self.forward_caller_event(event)
 
-    @workflow.signal
+    # A stuck case's answer to the radar is abandoned if the routine ends meanwhile: the note
+    # would be about a case that has moved on.
+    @workflow.signal(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def radar_flagged(self, flag: RadarFlag) -> None:
-        if self.case.first_time(flag.event_id) and not self.handed_over():
+        # A worker from before the radar took this signal without a handler (no commands);
+        # replaying that history must not now escalate (a rolling deploy).
+        if not workflow.patched(RADAR_PATCH):
+            return
+        if not self.case.first_time(flag.event_id) or self.handed_over():
+            return
+        try:
             await self.case.on_radar(flag)
+        except ActivityError as error:  # TOPdesk refused the note: the routine goes on
+            workflow.logger.warning("radar flag not written: %s", final_reason(error) or error)
 
     def handed_over(self) -> bool:
         """Whether a child workflow carries the case now (it answers the radar itself); a

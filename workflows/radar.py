@@ -54,10 +54,13 @@ class StuckCaseRadar:
             summary="finn saker over grensen",
         )
         flagged: dict[str, list[str]] = {}
-        run_id = workflow.info().workflow_id
+        this_run = workflow.info().workflow_id  # the schedule adds the start time: one per run
         for case in found.cases:
             flag = RadarFlag(
-                event_id=f"{run_id}/{case.reason}", reason=case.reason, limit_days=case.limit_days
+                event_id=f"{this_run}/{case.reason}",
+                reason=case.reason,
+                limit_days=case.limit_days,
+                state=case.state,
             )
             handle = workflow.get_external_workflow_handle(case.workflow_id)
             try:

@@ -24,6 +24,8 @@ EMPLOYEE_KEY = SearchAttributeKey.for_keyword("EmployeeKey")
 # reading at the last state change.
 SLA_CLOCK_START = SearchAttributeKey.for_datetime("SlaClockStart")
 SLA_ELAPSED = SearchAttributeKey.for_float("SlaElapsed")
+# The case handler has been told the SLA is due (once; the radar looks no further).
+SLA_NOTIFIED = SearchAttributeKey.for_bool("SlaNotified")
 
 ALL = (
     PROCESS,
@@ -36,4 +38,5 @@ ALL = (
     EMPLOYEE_KEY,
     SLA_CLOCK_START,
     SLA_ELAPSED,
+    SLA_NOTIFIED,
 )
