@@ -128,13 +128,16 @@ class ManagerApproval:
         timings = self.case.timings
         self.hints = 0
         self.case.progress.registration_id = registration.registration_id
-        await self.case.move_to(WaitState.AWAITING_APPROVAL, WAITING_FOR_MANAGER)
+        # due: when the case starts to climb the escalation ladder if the manager has not decided
+        escalates = workflow.now() + timings.approval_reminder_after
+        await self.case.move_to(WaitState.AWAITING_APPROVAL, WAITING_FOR_MANAGER, escalates)
         waiting_since = workflow.now()
         reminded = False
         while True:
             await self.case.wait_for(
                 lambda: self.hints > 0 or self.case.unread_events > 0,
                 timings.approval_poll_every,
+                "spør SAP om leders godkjenning",
             )
             if self.case.unread_events > 0:
                 registration = await caller_wrote(registration)

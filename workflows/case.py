@@ -154,8 +154,12 @@ class CaseConversation:
         self.progress = self.progress.model_copy(update=update)
 
     def _set_progress(self, state: WaitState, detail: str, due: datetime | None) -> None:
+        """Enter `state` (or stay in it with a new detail: the wait, and its due date unless a
+        new one is given, go on)."""
         now = workflow.now()
-        since = self.progress.since if state is self.progress.state else now
+        same = state is self.progress.state
+        since = self.progress.since if same else now
+        due = due or (self.progress.due if same else None)
         had_due = self.progress.due is not None
         clock = clock_in(state, self.progress.sla, now)
         self.progress = self.progress.model_copy(
