@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
-from temporalio.testing import WorkflowEnvironment
 
-from adapters.dfo.archive import ArchiveStub
-from adapters.dfo.portal import PortalStub
-from adapters.dfo.sap import SapStub
-from adapters.dfo.spk import SpkStub
-from adapters.topdesk.client import TopdeskClient
-from adapters.topdesk.simulator import TopdeskSimulator
 from domain.cases import OSLO, WaitState
 from domain.kpi import (
     CaseTimeline,
@@ -35,7 +27,6 @@ from tests.harness import Harness, complete_form, extension_registered, form_wit
 from workers.case_index import list_cases
 from workers.report import timeline_from_history, write_report
 from workers.settings import Settings
-from workers.worker import Systems, build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -192,7 +183,7 @@ def utc(text: str) -> datetime:
 
 def test_the_timeline_of_a_case_that_asked_its_caller_twice():
     timeline = timeline_from_history(
-        _history("new_hire/missing_data_then_reply.json"), utc("2030-01-01T00:00")
+        _history("new_hire/v2_missing_data_then_reply.json"), utc("2030-01-01T00:00")
     )
 
     assert timeline is not None
@@ -213,7 +204,7 @@ def test_the_timeline_of_a_case_that_asked_its_caller_twice():
 
 
 def test_the_timeline_of_a_case_the_caller_never_answered():
-    timeline = timeline_from_history(_history("new_hire/no_reply.json"), utc("2030-01-01T00:00"))
+    timeline = timeline_from_history(_history("new_hire/v2_no_reply.json"), utc("2030-01-01T00:00"))
 
     assert timeline is not None
     assert [(s.state, s.start, s.end) for s in timeline.segments] == [
@@ -230,7 +221,7 @@ def test_the_timeline_of_a_case_the_caller_never_answered():
 
 
 def test_a_running_case_ends_its_last_segment_now():
-    history = _history("new_hire/missing_data_then_reply.json")
+    history = _history("new_hire/v2_missing_data_then_reply.json")
     del history.events[-1]  # as if the workflow had not completed yet
     now = utc("2026-12-02T08:00")
 
@@ -241,7 +232,7 @@ def test_a_running_case_ends_its_last_segment_now():
 
 
 def test_a_workflow_without_a_process_is_no_case():
-    history = _history("backfill/finds_a_case_whose_webhook_never_came.json")
+    history = _history("backfill/v2_finds_a_case_whose_webhook_never_came.json")
     assert timeline_from_history(history, utc("2030-01-01T00:00")) is None
 
 
@@ -250,37 +241,19 @@ def test_a_workflow_without_a_process_is_no_case():
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-async def test_the_report_page_from_the_dev_server(
-    dev_server: WorkflowEnvironment,
-    topdesk: TopdeskClient,
-    simulator: TopdeskSimulator,
-    sap: SapStub,
-    spk: SpkStub,
-    archive: ArchiveStub,
-    portal: PortalStub,
-    tmp_path: Path,
-):
-    client = dev_server.client
-    task_queue = f"report-{uuid.uuid4()}"
-    systems = Systems(topdesk, sap, spk, archive, portal)
-    async with build_worker(
-        client, task_queue, systems, workflow_failure_exception_types=[Exception]
-    ):
-        h = Harness(
-            client, task_queue, topdesk, simulator, sap, dev_server, spk, archive, portal=portal
-        )
-        await complete_form(h)
-        await extension_registered(h)
-        waiting = await h.start(h.submit(form_without("Kontonummer")))
-        await h.wait_state(waiting, WaitState.AWAITING_CALLER)
-        rows = await _visible(client, closed=2, waiting=1)
+async def test_the_report_page_from_the_dev_server(dev_h: Harness, tmp_path: Path):
+    h = dev_h
+    await complete_form(h)
+    await extension_registered(h)
+    waiting = await h.start(h.submit(form_without("Kontonummer")))
+    await h.wait_state(waiting, WaitState.AWAITING_CALLER)
+    rows = await _visible(h.client, closed=2, waiting=1)
 
-        today = datetime.now(OSLO).date()
-        out = tmp_path / "rapport"
-        page = await write_report(
-            client, today - timedelta(days=1), today + timedelta(days=1), out, Settings()
-        )
-        await h.finish()
+    today = datetime.now(OSLO).date()
+    out = tmp_path / "rapport"
+    page = await write_report(
+        h.client, today - timedelta(days=1), today + timedelta(days=1), out, Settings()
+    )
 
     assert page == out / "index.html"
     text = page.read_text(encoding="utf-8")
