@@ -199,7 +199,7 @@ class EndDateWatch:
         show_state("end_date_watch", WaitState.AWAITING_PAYROLL, moment)
         wait = moment - workflow.now()
         if wait > timedelta(0):
-            await workflow.sleep(wait)
+            await workflow.sleep(wait, summary="til overvåkingsdagen før lønnskjøringen")
 
     async def _stop_pay(self, employee: Employment) -> None:
         """Seed 001: stop the pay in SAP, from the day after the end date; once per employee."""

@@ -237,7 +237,9 @@ class FinalSettlementWorkflow(CaseWorkflow):
         while True:
             assert self.check_at is not None
             if await self.case.wait_for(
-                lambda: self.case.unread_events > 0, self.check_at - workflow.now()
+                lambda: self.case.unread_events > 0,
+                self.check_at - workflow.now(),
+                "sjekk utbetalingen etter lønnskjøringen",
             ):
                 settlement = await self._caller_wrote(settlement)
                 continue

@@ -236,6 +236,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
         woke = await self.case.wait_for(
             lambda: self.case.unread_events > 0 or self.override is not None,
             until - workflow.now(),
+            "send pensjonsmeldingen til SPK",
         )
         return not woke or self.override is not None
 
