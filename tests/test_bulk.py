@@ -7,58 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 
-from adapters.dfo.archive import ArchiveStub
-from adapters.dfo.portal import PortalStub
-from adapters.dfo.sap import SapStub
-from adapters.dfo.spk import SpkStub
-from adapters.topdesk.client import TopdeskClient
-from adapters.topdesk.simulator import TopdeskSimulator
 from domain.cases import CaseProgress, OperatorAction, WaitState
-from tests.harness import COMPLETE_FORM, Harness, form_without
-from tests.test_cases_cli import (
-    cli_settings,
-    harness_on,
-    hire_form,
-    in_states,
-    listed,
-    run_cli,
-    started_in,
-)
+from tests import scenarios_resignation as resignation
+from tests.harness import COMPLETE_FORM, Harness, form_for_person, form_without
+from tests.test_cases_cli import in_states, listed, run_cli, settings, started_in
 from workers import cli
 from workers.bulk import Action, Request, run_bulk
 from workers.settings import Settings
 from workers.temporal import data_converter
 
+__all__ = ["settings"]  # the fixture, test_cases_cli's: pytest finds it by its name here
+
 OPERATOR = "ola@saksbehandling"
 CANCEL_REQUESTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED
-
-
-@pytest.fixture
-async def dev_h(
-    dev_server: WorkflowEnvironment,
-    topdesk: TopdeskClient,
-    simulator: TopdeskSimulator,
-    sap: SapStub,
-    spk: SpkStub,
-    archive: ArchiveStub,
-    portal: PortalStub,
-) -> AsyncIterator[Harness]:
-    async with harness_on(dev_server, topdesk, simulator, sap, spk, archive, portal) as harness:
-        yield harness
-
-
-@pytest.fixture
-def settings(dev_server: WorkflowEnvironment, tmp_path: Path) -> Settings:
-    return cli_settings(dev_server, tmp_path)
 
 
 def bulk_args(*argv: str) -> list[str]:
@@ -135,8 +102,8 @@ async def test_dry_run_lists_the_selected_cases_and_changes_nothing_then_cancel_
     dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str]
 ):
     h = dev_h
-    first, first_handle = await started_in(h, hire_form(0), WaitState.AWAITING_APPROVAL)
-    second, second_handle = await started_in(h, hire_form(1), WaitState.AWAITING_APPROVAL)
+    first, first_handle = await started_in(h, form_for_person(0), WaitState.AWAITING_APPROVAL)
+    second, second_handle = await started_in(h, form_for_person(1), WaitState.AWAITING_APPROVAL)
     asked, asked_handle = await started_in(
         h, form_without("Kontonummer"), WaitState.AWAITING_CALLER
     )
@@ -255,3 +222,30 @@ async def test_retry_of_a_running_case_makes_its_failed_activity_try_again_now(
 
 async def pending(handle: WorkflowHandle) -> list[Any]:
     return list((await handle.describe()).raw_description.pending_activities)
+
+
+async def test_cancel_of_a_resignation_reaches_its_settlement_which_is_skipped_itself(
+    dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str]
+):
+    """A query that selects the parent and its child cancels only the parent: the child,
+    cancelled alone, would fail its parent; the parent's cancel reaches it."""
+    h = dev_h
+    resignation.employee(h)
+    handle = await resignation.start(h, resignation.submit(h))
+    number, child = await resignation.on_hold(h, handle)
+    query = f"CaseNumber='{number}'"
+    await listed(h.client, query, lambda rows: len(rows) == 2, "the resignation and its child")
+
+    code, outcomes = await bulk(settings, capsys, "cancel", "--query", query, "--reason", "trukket")
+
+    assert code == 0
+    assert {(o["workflow_id"], o["result"], o["detail"]) for o in outcomes} == {
+        (handle.id, "ok", "cancel requested"),
+        (child.id, "skipped", f"a child workflow: cancel its parent {handle.id}"),
+    }
+    for workflow in (handle, child):
+        with pytest.raises(WorkflowFailureError):
+            await workflow.result()
+        assert (await workflow.describe()).status is WorkflowExecutionStatus.CANCELED
+    assert len(signalled(await events(handle), "operator_action")) == 1
+    assert not signalled(await events(child), "operator_action")
