@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test install bench record-histories clean
+.PHONY: run test install bench bench-watch record-histories clean
 
 run: $(STAMP)
 	$(BIN)/saksflyt dev --demo $(ARGS)
@@ -28,6 +28,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake_load $(ARGS)
+
+bench-watch: $(STAMP)
+	$(BIN)/python -m bench.watch_load $(ARGS)
 
 record-histories: $(STAMP)
 	$(BIN)/python -m tests.histories.record
