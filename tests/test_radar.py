@@ -19,6 +19,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributeKey
 
 from domain.cases import ESCALATION_LADDER, CaseProgress, OperatorAction, RadarFlag, WaitState
+from domain.identifiers import employee_key
 from domain.sla import SlaTarget, add_business_days, business_days_between
 from tests.harness import Harness, form_for_person, form_without
 from workflows import search_attributes as sa
@@ -228,3 +229,25 @@ async def test_a_resignation_whose_settlement_carries_the_case_leaves_the_radar_
     assert (await handled(h, parent)).escalation_level == 0
     assert len(escalation_notes(h, number)) == 1
     assert (await child.query(FinalSettlementWorkflow.progress)).escalation_level == 1
+
+
+async def test_a_case_shows_its_unit_and_the_employees_pseudonym_never_the_number(h: Harness):
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    registration_id = (await handle.query(NewHireWorkflow.progress)).registration_id
+    [registration] = [r for r in h.sap.registrations() if r.id == registration_id]
+    key = employee_key(registration.ansattnummer, "dev-pseudonym-key")
+
+    assert await attribute(h, handle, sa.UNIT) == "Institutt for datateknologi og informatikk"
+    assert await attribute(h, handle, sa.EMPLOYEE_KEY) == key
+    assert registration.ansattnummer not in key and len(key) == 32
+    raw = (
+        await h.client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=h.client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+            )
+        )
+    ).workflow_execution_info.search_attributes
+    assert registration.ansattnummer.encode() not in raw.SerializeToString()
+    assert b"15038510190" not in raw.SerializeToString()  # nor the fødselsnummer

@@ -118,6 +118,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             if check.refusal is not None:
                 await self.case.close(check.refusal, outcome=CaseOutcome.REFUSED)
             if check.form is not None:
+                self.case.identify(check.form.unit, None)  # the employee's key comes from SAP
                 return check.form
             await self.case.ask_caller(check.problems)
 
