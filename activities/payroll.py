@@ -137,7 +137,7 @@ class PayrollActivities:
     """`pseudonym_key` keys the employee's pseudonym (`employee_key` in the results that name an
     employee), which workflows show in visibility instead of the employee number."""
 
-    def __init__(self, payroll: PayrollPort, pseudonym_key: str = "dev-pseudonym-key") -> None:
+    def __init__(self, payroll: PayrollPort, pseudonym_key: str) -> None:
         self.payroll = payroll
         self.pseudonym_key = pseudonym_key
 

@@ -22,6 +22,7 @@ from domain.cases import ESCALATION_LADDER, CaseProgress, OperatorAction, RadarF
 from domain.identifiers import employee_key
 from domain.sla import SlaTarget, add_business_days, business_days_between
 from tests.harness import Harness, form_for_person, form_without
+from workers.settings import DEV_PSEUDONYM_KEY, Settings
 from workflows import search_attributes as sa
 from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.new_hire import NewHireWorkflow
@@ -237,7 +238,7 @@ async def test_a_case_shows_its_unit_and_the_employees_pseudonym_never_the_numbe
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     registration_id = (await handle.query(NewHireWorkflow.progress)).registration_id
     [registration] = [r for r in h.sap.registrations() if r.id == registration_id]
-    key = employee_key(registration.ansattnummer, "dev-pseudonym-key")
+    key = employee_key(registration.ansattnummer, DEV_PSEUDONYM_KEY)
 
     assert await attribute(h, handle, sa.UNIT) == "Institutt for datateknologi og informatikk"
     assert await attribute(h, handle, sa.EMPLOYEE_KEY) == key
@@ -251,3 +252,12 @@ async def test_a_case_shows_its_unit_and_the_employees_pseudonym_never_the_numbe
     ).workflow_execution_info.search_attributes
     assert registration.ansattnummer.encode() not in raw.SerializeToString()
     assert b"15038510190" not in raw.SerializeToString()  # nor the fødselsnummer
+
+
+def test_a_worker_off_this_machine_refuses_the_public_dev_pseudonym_key():
+    assert Settings().pseudonym_key_for_use() == DEV_PSEUDONYM_KEY  # saksflyt dev
+    remote = Settings(temporal_address="temporal.ntnu.no:7233")
+    with pytest.raises(ValueError, match="SAKSFLYT_PSEUDONYM_KEY"):
+        remote.pseudonym_key_for_use()
+    own = Settings(temporal_address="temporal.ntnu.no:7233", pseudonym_key="s3cret")  # type: ignore[arg-type]
+    assert own.pseudonym_key_for_use() == "s3cret"

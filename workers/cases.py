@@ -76,7 +76,7 @@ async def select_cases(
     filtered here; the rest is the server's."""
     key = None
     if filters.employee_number:
-        key = employee_key(filters.employee_number, settings.pseudonym_key.get_secret_value())
+        key = employee_key(filters.employee_number, settings.pseudonym_key_for_use())
     query = open_query(
         filters.process, filters.state, filters.unit, key, include_closed=filters.include_closed
     )

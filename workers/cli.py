@@ -182,7 +182,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         _run(worker.run(settings))
-    except MetricsUnavailable as error:
+    except (MetricsUnavailable, ValueError) as error:  # a port taken; the dev pseudonym key
         print(error, file=sys.stderr)
         return 1
     return 0
@@ -347,6 +347,9 @@ def _cases(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         lines = _run(run())
+    except ValueError as error:  # the dev pseudonym key off this machine
+        print(error, file=sys.stderr)
+        return 2
     except RuntimeError as error:  # the SDK's "Failed client connect"
         return _unreachable(settings, error)
     if args.json:

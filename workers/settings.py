@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaTarget
 
 WebhookSource = Literal["topdesk", "dfo"]
+# The pseudonym key of `saksflyt dev` and the tests; anyone can hash 10^8 employee numbers with
+# it, so a worker refuses it unless Temporal runs on this machine.
+DEV_PSEUDONYM_KEY = "dev-pseudonym-key"
 
 
 class Settings(BaseSettings):
@@ -49,7 +52,7 @@ class Settings(BaseSettings):
 
     # The employee's pseudonym in visibility (`EmployeeKey`) is keyed with this; keep it secret
     # and stable, or the cases of one employee are no longer found together.
-    pseudonym_key: SecretStr = SecretStr("dev-pseudonym-key")
+    pseudonym_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
     # SLA targets per process and the radar's limits per wait state, in working days
     # (domain/sla.py); JSON in the environment, e.g. SAKSFLYT_SLA_TARGETS='{"new_hire":
     # {"due_days": 2, "expires_days": 4}}'. A process or state left out keeps its default.
@@ -80,6 +83,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    def pseudonym_key_for_use(self) -> str:
+        """The key, refused when it is the public dev key and Temporal is not on loopback:
+        there, `EmployeeKey` would be as good as the employee number in clear."""
+        key = self.pseudonym_key.get_secret_value()
+        host = self.temporal_address.rsplit(":", 1)[0]
+        if key == DEV_PSEUDONYM_KEY and host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+            raise ValueError(
+                "SAKSFLYT_PSEUDONYM_KEY is the dev key, and Temporal is at "
+                f"{self.temporal_address}: set a secret key of your own"
+            )
+        return key
 
     @property
     def sap_stub_path(self) -> Path:

@@ -26,7 +26,7 @@ from adapters.dfo.spk import PensionPort, SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.port import TopdeskPort
 from workers.metrics import CaseGauges, prometheus_runtime, refresh_every
-from workers.settings import Settings
+from workers.settings import DEV_PSEUDONYM_KEY, Settings
 from workers.temporal import connect
 from workflows.backfill import Backfill
 from workflows.end_date_watch import EndDateWatch
@@ -66,7 +66,7 @@ class Systems:
     # sends fail for good (tests that never run a backfill leave it out).
     intake: Intake | None = None
     # The key of the employee's pseudonym in visibility (Settings.pseudonym_key).
-    pseudonym_key: str = "dev-pseudonym-key"
+    pseudonym_key: str = DEV_PSEUDONYM_KEY
 
     def activities(self, client: Client) -> list[Callable[..., Any]]:
         """Every activity of every system's activity class; Temporal's own visibility (the
@@ -121,7 +121,7 @@ def systems_from(settings: Settings) -> Systems:
             if "topdesk" in settings.webhook_hmac_sources
             else "",
         ),
-        pseudonym_key=settings.pseudonym_key.get_secret_value(),
+        pseudonym_key=settings.pseudonym_key_for_use(),
     )
 
 
