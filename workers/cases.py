@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
@@ -123,8 +123,19 @@ def line_of(row: CaseRow, settings: Settings, now: datetime) -> CaseLine:
 
 
 def cases_table(lines: Sequence[CaseLine], title: str) -> Table:
+    # On a narrow terminal the other columns give way; the case number, which a handler
+    # looks up by, never does.
     table = Table(
-        "case", "process", "state", "since", "age (bd)", "due", "SLA", "esc.", "unit", title=title
+        Column("case", no_wrap=True, min_width=10),
+        "process",
+        "state",
+        "since",
+        Column("age (bd)", justify="right"),
+        "due",
+        "SLA",
+        Column("esc.", justify="right"),
+        "unit",
+        title=title,
     )
     for line in lines:
         state = line.state or "?"
