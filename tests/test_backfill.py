@@ -75,7 +75,8 @@ from tests.test_intake import (
 from workers.schedules import BACKFILL, ensure_schedules
 from workers.settings import Settings
 from workers.worker import Systems, build_worker
-from workflows.backfill import SCHEDULED_START, Backfill
+from workflows.backfill import Backfill
+from workflows.search_attributes import SCHEDULED_START
 
 NOW = datetime(2026, 11, 23, 19, 10, 0, 250_000, tzinfo=UTC)
 INPUT = BackfillInput(categories=ROUTED)

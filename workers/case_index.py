@@ -11,7 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import SearchAttributes
 from temporalio.client import Client, WorkflowExecution
+from temporalio.common import TypedSearchAttributes
+from temporalio.converter import DataConverter, decode_typed_search_attributes
 
 from domain.cases import CaseTimings, rungs_due
 from domain.sla import (
@@ -88,6 +91,19 @@ def row_of(execution: WorkflowExecution) -> CaseRow:
         start_time=execution.start_time,
         close_time=execution.close_time,
     )
+
+
+def upserted(attributes: SearchAttributes) -> tuple[TypedSearchAttributes, set[str]]:
+    """The values a history event set, and the names it unset. An unset value is an empty
+    payload, which the SDK's decoder cannot take for a Datetime (it parses its null)."""
+    converter = DataConverter.default.payload_converter
+    kept, unset = SearchAttributes(), set()
+    for name, payload in attributes.indexed_fields.items():
+        if converter.from_payload(payload) in (None, []):
+            unset.add(name)
+        else:
+            kept.indexed_fields[name].CopyFrom(payload)
+    return decode_typed_search_attributes(kept), unset
 
 
 def _quoted(value: str) -> str:

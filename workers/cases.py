@@ -16,19 +16,16 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
-from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
-from temporalio.common import TypedSearchAttributes
-from temporalio.converter import DataConverter, decode_typed_search_attributes
-from temporalio.converter import default as default_converter
+from temporalio.converter import DataConverter
 
 from domain import sla
 from domain.cases import OSLO, CaseProgress, OperatorAction, WaitState
 from domain.identifiers import employee_key
-from workers.case_index import CaseRow, StuckCase, find_stuck, list_cases, open_query
+from workers.case_index import CaseRow, StuckCase, find_stuck, list_cases, open_query, upserted
 from workers.settings import Settings
 from workflows import search_attributes as sa
 from workflows.case import CaseWorkflow
@@ -315,7 +312,7 @@ class _HistoryReader:
 
     def read_upsert(self, event: HistoryEvent) -> None:
         upsert = event.upsert_workflow_search_attributes_event_attributes
-        values, unset = _upserted(upsert.search_attributes)
+        values, unset = upserted(upsert.search_attributes)
         state = values.get(sa.WAIT_STATE)
         due = None if sa.DUE_DATE.name in unset else values.get(sa.DUE_DATE) or self.due
         if state is not None and (state != self.state or due != self.due):
@@ -368,18 +365,6 @@ class _HistoryReader:
             self.add(event, "ended", "timed out")
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self.add(event, "ended", "continued as new")
-
-
-def _upserted(attributes: SearchAttributes) -> tuple[TypedSearchAttributes, set[str]]:
-    """An upsert's values, and the names it unset (an empty payload, which the SDK's decoder
-    cannot take for a Datetime)."""
-    kept, unset = SearchAttributes(), set()
-    for name, payload in attributes.indexed_fields.items():
-        if default_converter().payload_converter.from_payload(payload) in (None, []):
-            unset.add(name)
-        else:
-            kept.indexed_fields[name].CopyFrom(payload)
-    return decode_typed_search_attributes(kept), unset
 
 
 async def _decode(converter: DataConverter, payload: Any, type_hint: Any = None) -> Any:

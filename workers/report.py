@@ -22,13 +22,12 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import TypedSearchAttributes
-from temporalio.converter import DataConverter, decode_typed_search_attributes
 
+from domain import extension, final_settlement, new_hire, pension, resignation
 from domain.cases import OSLO, WaitState
 from domain.kpi import (
     UNKNOWN_UNIT,
@@ -40,16 +39,17 @@ from domain.kpi import (
     kpi_report,
 )
 from domain.sla import SlaTarget
-from workers.case_index import CaseRow, list_cases, open_query
+from workers.case_index import CaseRow, list_cases, open_query, upserted
 from workers.settings import Settings
 from workflows import search_attributes as sa
 
+# A process is named by its TOPdesk category, as the case handlers know it.
 PROCESS_LABELS = {
-    "new_hire": "Nyansettelse",
-    "extension": "Forlengelse",
-    "final_settlement": "Fratredelse",
-    "pension": "Pensjon",
-    "resignation": "Oppsigelse",
+    "new_hire": new_hire.CATEGORY,
+    "extension": extension.CATEGORY,
+    "final_settlement": final_settlement.CATEGORY,
+    "pension": pension.CATEGORY,
+    "resignation": resignation.CATEGORY,
 }
 STATE_LABELS = {
     WaitState.WORKING: "I arbeid",
@@ -180,23 +180,11 @@ def timeline_from_history(history: WorkflowHistory, now: datetime) -> CaseTimeli
 def _search_attributes(event: HistoryEvent) -> TypedSearchAttributes | None:
     """The search attributes an event sets: the start's and each upsert's; None for others."""
     if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-        return _decoded(event.workflow_execution_started_event_attributes.search_attributes)
+        return upserted(event.workflow_execution_started_event_attributes.search_attributes)[0]
     if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-        upserted = event.upsert_workflow_search_attributes_event_attributes
-        return _decoded(upserted.search_attributes)
+        attributes = event.upsert_workflow_search_attributes_event_attributes
+        return upserted(attributes.search_attributes)[0]
     return None
-
-
-def _decoded(attributes: SearchAttributes) -> TypedSearchAttributes:
-    """The attributes set, without the ones unset: the SDK's decoder fails on an unset
-    Datetime (it parses its null), and an unset value says nothing about the timeline."""
-    converter = DataConverter.default.payload_converter
-    kept = {
-        name: payload
-        for name, payload in attributes.indexed_fields.items()
-        if converter.from_payload(payload) not in (None, [])
-    }
-    return decode_typed_search_attributes(SearchAttributes(indexed_fields=kept))
 
 
 def _closed_at(events: Sequence[HistoryEvent]) -> datetime | None:

@@ -32,10 +32,10 @@ trigger.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -49,9 +49,9 @@ with workflow.unsafe.imports_passed_through():
         window_start,
     )
     from workflows.case import TOPDESK_RETRY, refused
+    from workflows.search_attributes import scheduled_start
 
 # Set by the server on every workflow a schedule starts: the nominal time of the action.
-SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 SEND_TIMEOUT = timedelta(seconds=30)
 # Listing a long window (after an outage) reads many pages and trails: room for it, since a run
@@ -63,11 +63,6 @@ SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
 )
-
-
-def scheduled_start() -> datetime:
-    """The moment the schedule meant this run for; the start of the run when started by hand."""
-    return workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
 
 
 @workflow.defn(name="Backfill")

@@ -149,9 +149,12 @@ class CaseConversation:
     def identify(self, unit: str | None, employee_key: str | None) -> None:
         """Who the case is about, as far as visibility may know: the unit, and the employee's
         pseudonym. Shown from the next state change on."""
-        update = {"unit": unit or self.progress.unit}
-        update["employee_key"] = employee_key or self.progress.employee_key
-        self.progress = self.progress.model_copy(update=update)
+        self.progress = self.progress.model_copy(
+            update={
+                "unit": unit or self.progress.unit,
+                "employee_key": employee_key or self.progress.employee_key,
+            }
+        )
 
     def _set_progress(self, state: WaitState, detail: str, due: datetime | None) -> None:
         """Enter `state` (or stay in it with a new detail: the wait, and its due date unless a

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -57,14 +57,12 @@ with workflow.unsafe.imports_passed_through():
 
 # Set by the server on every workflow a schedule starts: the nominal time of the action, which is
 # the same on a late (caught-up) start as on a punctual one.
-SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
 def scheduled_today() -> date:
     """The Norwegian date the schedule meant this run for; the start of the run when it was
     started by hand. Never the wall clock: a replay must plan the same watch."""
-    started = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
-    return started.astimezone(OSLO).date()
+    return sa.scheduled_start().astimezone(OSLO).date()
 
 
 def show_state(process: str, state: WaitState, due: datetime | None = None) -> None:

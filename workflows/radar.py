@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.cases import RadarFlag
     from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaTarget
     from workflows.case import CaseWorkflow
-    from workflows.end_date_watch import SCHEDULED_START
+    from workflows.search_attributes import scheduled_start
 
 
 class RadarInput(BaseModel):
@@ -46,7 +46,7 @@ class RadarResult(BaseModel):
 class StuckCaseRadar:
     @workflow.run
     async def run(self, input: RadarInput) -> RadarResult:
-        now = input.as_of or _scheduled_at()
+        now = input.as_of or scheduled_start()
         found = await workflow.execute_activity_method(
             VisibilityActivities.find_stuck_cases,
             FindStuck(now=now, wait_limits=input.wait_limits, sla_targets=input.sla_targets),
@@ -69,8 +69,3 @@ class StuckCaseRadar:
                 continue  # the case ended after visibility listed it: nothing is stuck
             flagged.setdefault(case.reason, []).append(case.workflow_id)
         return RadarResult(checked_at=now, flagged=flagged)
-
-
-def _scheduled_at() -> datetime:
-    """The moment the schedule meant this run for; never the wall clock."""
-    return workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()

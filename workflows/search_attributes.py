@@ -10,6 +10,9 @@ command, so a workflow's history holds the case's timeline (the KPI report reads
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
 PROCESS = SearchAttributeKey.for_keyword("Process")
@@ -26,6 +29,16 @@ SLA_CLOCK_START = SearchAttributeKey.for_datetime("SlaClockStart")
 SLA_ELAPSED = SearchAttributeKey.for_float("SlaElapsed")
 # The case handler has been told the SLA is due (once; the radar looks no further).
 SLA_NOTIFIED = SearchAttributeKey.for_bool("SlaNotified")
+
+# Temporal's own: the moment a schedule meant a run for.
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+
+
+def scheduled_start() -> datetime:
+    """The moment the schedule meant this run for; the run's start when started by hand. Never
+    the wall clock: a replay must plan the same run."""
+    return workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
+
 
 ALL = (
     PROCESS,
