@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,7 +26,11 @@ def _free_ports(count: int) -> list[int]:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
-    temporal, ui, simulator, intake, metrics = _free_ports(5)
+    return _stack_env(tmp_path)
+
+
+def _stack_env(tmp_path: Path) -> dict[str, str]:
+    temporal, ui, simulator, intake, metrics, codec = _free_ports(6)
     return {
         **os.environ,
         "SAKSFLYT_DATA_DIR": str(tmp_path / "data"),
@@ -34,6 +39,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "SAKSFLYT_TOPDESK_URL": f"http://127.0.0.1:{simulator}",
         "SAKSFLYT_INTAKE_PORT": str(intake),
         "SAKSFLYT_METRICS_ADDRESS": f"127.0.0.1:{metrics}",
+        "SAKSFLYT_CODEC_SERVER_PORT": str(codec),
     }
 
 
@@ -43,6 +49,7 @@ def _listening(env: dict[str, str]) -> list[int]:
         int(env["SAKSFLYT_TOPDESK_URL"].rsplit(":", 1)[1]),
         int(env["SAKSFLYT_INTAKE_PORT"]),
         int(env["SAKSFLYT_METRICS_ADDRESS"].rsplit(":", 1)[1]),
+        int(env["SAKSFLYT_CODEC_SERVER_PORT"]),
     ]
     open_ports = []
     for port in ports:
@@ -52,21 +59,68 @@ def _listening(env: dict[str, str]) -> list[int]:
     return open_ports
 
 
-def test_the_demo_settles_every_case_and_exits_0(stack_env: dict[str, str]):
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    """`saksflyt dev --demo --once`, run once for the tests that read what it left."""
+    env = _stack_env(tmp_path_factory.mktemp("demo"))
     run = subprocess.run(
         [sys.executable, "-m", "workers.cli", "dev", "--demo", "--once"],
-        env=stack_env,
+        env=env,
         capture_output=True,
         text=True,
         timeout=180,
     )
+    assert _listening(env) == []  # every process it started has stopped
+    return run, Path(env["SAKSFLYT_DATA_DIR"])
+
+
+def test_the_demo_settles_every_case_and_exits_0(demo: tuple[subprocess.CompletedProcess, Path]):
+    run, _ = demo
     assert run.returncode == 0, run.stdout + run.stderr
     for outcome in ("registered", "refused"):
         assert outcome in run.stdout
-    assert _listening(stack_env) == []  # every process it started has stopped
-    # nothing personal in the stack's logs
-    logs = "".join(p.read_text() for p in Path(stack_env["SAKSFLYT_DATA_DIR"]).glob("logs/*"))
-    assert "8601" not in logs and "Fødselsnummer:" not in logs
+
+
+def test_no_identifier_of_the_demo_lies_in_clear_in_temporal_logs_outbox_or_quarantine(
+    demo: tuple[subprocess.CompletedProcess, Path],
+):
+    """Every fødselsnummer, bank account (spaced and compact) and name of the demo's forms, as
+    TOPdesk holds them, searched for in Temporal's database file (histories and visibility) and
+    its WAL, every log of the stack, the intake's outbox and the quarantine: none is there."""
+    run, data = demo
+    assert run.returncode == 0, run.stdout + run.stderr
+    identifiers = identifiers_in(data / "topdesk-simulator.db")
+    assert len(identifiers) >= 12  # 5 forms: a name, a fødselsnummer and an account, two ways
+    searched = [
+        *data.glob("temporal.db*"),
+        *data.glob("logs/*"),
+        *data.glob("intake-outbox.db*"),
+        *data.glob("quarantine.db*"),
+    ]
+    assert {"temporal.db", "worker.log", "intake.log"} <= {path.name for path in searched}
+    found = {
+        (path.name, value)
+        for path in searched
+        for value in identifiers
+        if value.encode() in path.read_bytes()
+    }
+    assert found == set()
+
+
+def identifiers_in(simulator_db: Path) -> set[str]:
+    """The names, fødselsnumre and accounts written in the forms TOPdesk holds, each also as the
+    other spelling (spaced or compact)."""
+    text = simulator_db.read_bytes().decode(errors="replace").replace("\\u00f8", "ø")
+    values: set[str] = set()
+    for label, pattern in (
+        ("Navn", r"([A-ZÆØÅ][a-zæøå]+ [A-ZÆØÅ][a-zæøå]+)"),
+        ("Fødselsnummer", r"(\d{6}) ?(\d{5})\b"),
+        ("Kontonummer", r"(\d{4}) ?(\d{2}) ?(\d{5})\b"),
+    ):
+        for match in re.finditer(f"{label}: {pattern}", text):
+            parts = match.groups()
+            values |= {" ".join(parts), "".join(parts)}
+    return values
 
 
 def test_ctrl_c_stops_every_process_the_stack_started(stack_env: dict[str, str]):
@@ -83,7 +137,7 @@ def test_ctrl_c_stops_every_process_the_stack_started(stack_env: dict[str, str])
         lines.append(line)
         if "Ctrl-C" in line:
             break
-    assert len(_listening(stack_env)) == 4, "".join(lines)
+    assert len(_listening(stack_env)) == 5, "".join(lines)
     stack.send_signal(signal.SIGINT)
     assert stack.wait(30) == 0
     deadline = time.monotonic() + 10

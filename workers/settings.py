@@ -9,11 +9,16 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaTarget
+from workers.codec import parse_key
 
 WebhookSource = Literal["topdesk", "dfo"]
 # The pseudonym key of `saksflyt dev` and the tests; anyone can hash 10^8 employee numbers with
 # it, so a worker refuses it unless Temporal runs on this machine.
 DEV_PSEUDONYM_KEY = "dev-pseudonym-key"
+# The payload key of `saksflyt dev` and the tests: public too, so refused the same way.
+DEV_CODEC_KEY_ID = "dev"
+DEV_CODEC_KEY = "c2Frc2ZseXQgZGV2IGNvZGVjIGtleSwgbm90IHNlY3I="
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class Settings(BaseSettings):
@@ -53,6 +58,19 @@ class Settings(BaseSettings):
     # The employee's pseudonym in visibility (`EmployeeKey`) is keyed with this; keep it secret
     # and stable, or the cases of one employee are no longer found together.
     pseudonym_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
+    # Every payload written to Temporal is sealed with AES-256-GCM (workers/codec.py): key id →
+    # 32 bytes in base64, as JSON (SAKSFLYT_CODEC_KEYS='{"2027-01": "..."}'); new payloads use
+    # the active one, older ones open under the key they name. Keep retired keys as long as a
+    # history sealed under them lives. `saksflyt codec-key` makes a key.
+    codec_keys: dict[str, SecretStr] = {DEV_CODEC_KEY_ID: SecretStr(DEV_CODEC_KEY)}
+    codec_active_key: str = DEV_CODEC_KEY_ID
+    # The codec server (`saksflyt codec-server`) that lets Temporal UI and the `temporal` CLI show
+    # decoded cases to those who may read them: a bearer token each (empty: no check, allowed
+    # only on loopback), and the UI's origins for CORS.
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = 8702
+    codec_server_tokens: list[SecretStr] = []
+    codec_server_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
     # SLA targets per process and the radar's limits per wait state, in working days
     # (domain/sla.py); JSON in the environment, e.g. SAKSFLYT_SLA_TARGETS='{"new_hire":
     # {"due_days": 2, "expires_days": 4}}'. A process or state left out keeps its default.
@@ -88,13 +106,29 @@ class Settings(BaseSettings):
         """The key, refused when it is the public dev key and Temporal is not on loopback:
         there, `EmployeeKey` would be as good as the employee number in clear."""
         key = self.pseudonym_key.get_secret_value()
-        host = self.temporal_address.rsplit(":", 1)[0]
-        if key == DEV_PSEUDONYM_KEY and host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+        if key == DEV_PSEUDONYM_KEY and not self.temporal_on_loopback:
             raise ValueError(
                 "SAKSFLYT_PSEUDONYM_KEY is the dev key, and Temporal is at "
                 f"{self.temporal_address}: set a secret key of your own"
             )
         return key
+
+    def codec_keys_for_use(self) -> dict[str, bytes]:
+        """The payload keys, refused when the public dev key is among them and Temporal is not on
+        loopback: there it would seal nothing from anyone."""
+        if DEV_CODEC_KEY_ID in self.codec_keys and not self.temporal_on_loopback:
+            raise ValueError(
+                f"SAKSFLYT_CODEC_KEYS holds the dev key, and Temporal is at "
+                f"{self.temporal_address}: set keys of your own (`saksflyt codec-key`)"
+            )
+        return {
+            key_id: parse_key(key_id, key.get_secret_value())
+            for key_id, key in self.codec_keys.items()
+        }
+
+    @property
+    def temporal_on_loopback(self) -> bool:
+        return self.temporal_address.rsplit(":", 1)[0] in LOOPBACK
 
     @property
     def sap_stub_path(self) -> Path:
@@ -123,6 +157,10 @@ class Settings(BaseSettings):
     @property
     def simulator_path(self) -> Path:
         return self.data_dir / "topdesk-simulator.db"
+
+    @property
+    def codec_server_url(self) -> str:
+        return f"http://{self.codec_server_host}:{self.codec_server_port}"
 
     @property
     def intake_url(self) -> str:

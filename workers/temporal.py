@@ -1,11 +1,13 @@
 """The one place a Temporal client and data converter are made.
 
-Client, worker, intake, replayer and tests all take the converter from here, so a payload written
-by one is always readable by the others (dates and Decimals round-trip only with pydantic's).
+Client, worker, intake, CLI, replayer, codec server, bench and tests all take the converter from
+here, so a payload written by one is always readable by the others (dates and Decimals round-trip
+only with pydantic's, and every payload is sealed by the codec under the settings' keys).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -14,15 +16,25 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
+from workers.codec import EncryptionCodec
 from workers.settings import Settings
 
 
-def data_converter() -> DataConverter:
-    return pydantic_data_converter
+def data_converter(settings: Settings | None = None) -> DataConverter:
+    """pydantic's converter, with every payload sealed by the codec under the settings' keys
+    (workers/codec.py) and failure messages and stack traces moved into a payload, so that the
+    codec seals them too (a failure's message may quote what a system answered about a case)."""
+    settings = settings or Settings()
+    codec = EncryptionCodec(settings.codec_keys_for_use(), settings.codec_active_key)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(
@@ -39,7 +51,7 @@ async def connect(
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
+        data_converter=data_converter(settings),
         retry_config=retry_config,
         lazy=lazy,
         runtime=runtime,
