@@ -48,10 +48,9 @@ def codec_server() -> Iterator[str]:
 
 
 def show(h: Harness, workflow_id: str, *codec: str) -> subprocess.CompletedProcess[str]:
-    address = h.client.service_client.config.target_host
+    address = ["--address", h.client.service_client.config.target_host]
     return subprocess.run(
-        [binary("temporal"), "workflow", "show", "-w", workflow_id, "--address", address]
-        + ["-o", "json", *codec],
+        [binary("temporal"), "workflow", "show", "-w", workflow_id, "-o", "json", *address, *codec],
         capture_output=True,
         text=True,
         timeout=60,
