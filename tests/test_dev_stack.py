@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 
 def _free_ports(count: int) -> list[int]:
@@ -138,6 +139,10 @@ def test_ctrl_c_stops_every_process_the_stack_started(stack_env: dict[str, str])
         if "Ctrl-C" in line:
             break
     assert len(_listening(stack_env)) == 5, "".join(lines)
+    # Temporal UI asks the stack's codec server to open the cases it shows
+    ui = requests.get(f"http://127.0.0.1:{stack_env['SAKSFLYT_TEMPORAL_UI_PORT']}/api/v1/settings")
+    codec = f"http://127.0.0.1:{stack_env['SAKSFLYT_CODEC_SERVER_PORT']}"
+    assert ui.json()["Codec"]["Endpoint"] == codec
     stack.send_signal(signal.SIGINT)
     assert stack.wait(30) == 0
     deadline = time.monotonic() + 10

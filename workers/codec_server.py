@@ -40,7 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="saksflyt codec server", docs_url=None, redoc_url=None)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.codec_server_origins,
+        allow_origins=settings.codec_origins,
         allow_methods=["POST"],
         allow_headers=["Content-Type", "X-Namespace", "Authorization"],
         allow_credentials=True,

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # the cap (which is also how often an idle intake looks for events another process queued).
     outbox_retry_first: float = 1.0
     outbox_retry_max: float = 60.0
+    # The intake's TOPdesk reads (to route an event) run on threads of their own, at most this
+    # many at once, each given up after this many seconds (TOPdesk then counts as unavailable),
+    # so that a slow TOPdesk never holds up the outbox and the quarantine.
+    intake_topdesk_concurrency: int = 32
+    intake_topdesk_timeout_seconds: float = 10.0
+    # Distinct events the intake's quarantine keeps; once full, a new one is answered 503.
+    quarantine_max_events: int = 10_000
 
     # The employee's pseudonym in visibility (`EmployeeKey`) is keyed with this; keep it secret
     # and stable, or the cases of one employee are no longer found together.
@@ -70,7 +77,7 @@ class Settings(BaseSettings):
     codec_server_host: str = "127.0.0.1"
     codec_server_port: int = 8702
     codec_server_tokens: list[SecretStr] = []
-    codec_server_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+    codec_server_origins: list[str] = []  # empty: Temporal UI's own on this machine
     # SLA targets per process and the radar's limits per wait state, in working days
     # (domain/sla.py); JSON in the environment, e.g. SAKSFLYT_SLA_TARGETS='{"new_hire":
     # {"due_days": 2, "expires_days": 4}}'. A process or state left out keeps its default.
@@ -157,6 +164,13 @@ class Settings(BaseSettings):
     @property
     def simulator_path(self) -> Path:
         return self.data_dir / "topdesk-simulator.db"
+
+    @property
+    def codec_origins(self) -> list[str]:
+        """The origins whose pages may call the codec server: the configured ones, else the
+        local Temporal UI's (`saksflyt dev`)."""
+        local = [f"http://{host}:{self.temporal_ui_port}" for host in ("127.0.0.1", "localhost")]
+        return self.codec_server_origins or local
 
     @property
     def codec_server_url(self) -> str:
