@@ -85,7 +85,7 @@ async def test_list_shows_every_quarantined_event_with_its_reason(
     listed = json.loads(capsys.readouterr().out)
     assert [(e["id"], e["source"]) for e in listed] == [(first, "topdesk"), (first + 1, "dfo")]
     assert listed[0]["reason"] == "TOPdesk kjenner ikke saken I9999-0001"
-    assert set(listed[0]) == {"id", "received", "source", "body", "reason"}
+    assert set(listed[0]) == {"id", "received", "source", "body", "reason", "count", "last_seen"}
 
     assert run(settings, "quarantine", "list") == 0
     table = capsys.readouterr().out

@@ -6,9 +6,10 @@
     saksflyt replay FILE...          replay recorded histories against this code
     saksflyt schedules               create or update the schedules (end-date watch, quarterly
                                      follow-up, TOPdesk backfill) on the configured cluster
-    saksflyt quarantine list [--json] | show ID | redrive ID...
+    saksflyt quarantine list [--json] | show ID | redrive ID... | purge --older-than DAYS
                                      the intake's quarantine: what could not be routed, and why;
-                                     redrive routes an event again as its webhook would be
+                                     redrive routes an event again as its webhook would be;
+                                     purge deletes what was last seen long ago (--dry-run counts)
     saksflyt outbox list [--json]    events the intake keeps until Temporal takes them
     saksflyt cases [filters] [--json]   open cases: state, since, age, due, SLA, escalation
     saksflyt case NUMBER [--json]    one case's journey: steps, who signalled what, next deadline
@@ -92,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
     redrive = actions.add_parser("redrive", help="route events again, as their webhooks would be")
     redrive.add_argument("ids", nargs="+", type=int, metavar="ID")
     redrive.set_defaults(command=_quarantine_redrive)
+    purge = actions.add_parser("purge", help="delete events last seen more than DAYS ago")
+    purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    purge.add_argument("--dry-run", action="store_true", help="count them, delete none")
+    purge.set_defaults(command=_quarantine_purge)
 
     outbox = commands.add_parser("outbox", help="events the intake keeps until Temporal takes them")
     outbox_actions = outbox.add_subparsers(required=True, metavar="action")
@@ -280,9 +285,11 @@ def _quarantine_list(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False, indent=2))
         return 0
-    table = Table("id", "mottatt", "kilde", "årsak", title=f"Karantene: {len(events)} hendelser")
+    title = f"Karantene: {len(events)} hendelser"
+    table = Table("id", "først sett", "sist sett", "antall", "kilde", "årsak", title=title)
     for event in events:
-        table.add_row(str(event.id), _local(event.received), event.source, escape(event.reason))
+        seen = [_local(event.received), _local(event.last_seen), str(event.count)]
+        table.add_row(str(event.id), *seen, event.source, escape(event.reason))
     Console().print(table)
     return 0
 
@@ -331,6 +338,18 @@ def _quarantine_redrive(settings: Settings, args: argparse.Namespace) -> int:
     for item in done:
         print(f"{item.id}: " + said[item.result].format(detail=item.detail))
     return 0 if all(item.result == "delivered" for item in done) else 1
+
+
+def _quarantine_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from workers.quarantine import Quarantine
+
+    held = Quarantine(settings.quarantine_path, settings.quarantine_max_events)
+    count = held.purge(timedelta(days=args.older_than), dry_run=args.dry_run)
+    done = "ville blitt slettet (prøvekjøring)" if args.dry_run else "slettet"
+    print(f"{count} hendelser sist sett for mer enn {args.older_than:g} dager siden {done}")
+    return 0
 
 
 def _outbox_list(settings: Settings, args: argparse.Namespace) -> int:

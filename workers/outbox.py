@@ -1,4 +1,5 @@
-"""The intake's outbox: webhooks Temporal could not take yet, kept on disk until it can.
+"""The intake's outbox: events Temporal (or, to route a DFØ decision, TOPdesk) could not take yet,
+kept on disk until it can.
 
 Why an outbox and not only 503 + Retry-After: whether TOPdesk retries a failed HTTP action is
 UNCONFIRMED (reference/topdesk-api.md §5), and DFØ's retries are unknown too, so a 503 may well be
@@ -22,44 +23,75 @@ Temporal is back, so "created" is never overtaken by "replied" for the same case
 cases are not held up by it. (Across several intake replicas, each with its own outbox, no order
 holds, as none does between concurrent requests either.)
 
-TOPdesk unreachable while routing stays a 503 with Retry-After; it is not queued. Routing needs the
-case's category from TOPdesk, and the outbox holds only events whose workflow is known, so the
-drainer needs Temporal alone. While TOPdesk cannot be read nothing could act on the event anyway
-(every workflow re-reads its case first), most events come from TOPdesk itself, and a TOPdesk event
-lost that way is found by the backfill poll on `modificationDate` (issue 4, item 6), a lost DFØ
-approval by the approval step's daily look in SAP.
+TOPdesk unreachable while routing: a DFØ decision (approved, rejected) is queued here too, not yet
+routed (no workflow id, its case number kept), and answered 202 queued; the drainer routes it
+once TOPdesk answers again (`Unavailable` keeps it first until then). That event comes once, from
+a portal whose retries are unknown, and lost it would leave the case to the approval step's daily
+look in SAP. A TOPdesk event is still answered 503 with Retry-After: while TOPdesk cannot be read
+nothing could act on it anyway (every workflow re-reads its case first), and the backfill poll on
+`modificationDate` (issue 4, item 6) finds it within its quarter of an hour. The order of a case's
+events holds either way: an event whose case has one waiting here, routed or not, queues behind it
+(`holds` matches the workflow id or the case number).
 
 What Temporal rejects outright, or a signal to a case that is not running, does not stay here
 either: the intake's delivery puts it in the quarantine with the reason (the sender was told 202;
 a 404 is only possible while the sender still waits for the answer).
+
+Files written before events could wait unrouted are migrated in place when opened (the table is
+rebuilt once, its `workflow_id` made optional and `case_number` filled from each body).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
 _SCHEMA = """
 create table if not exists outbox (
     id integer primary key autoincrement, received text not null, source text not null,
-    workflow_id text not null, category text, body text not null,
+    workflow_id text, category text, case_number text, body text not null,
     attempts integer not null default 0, last_error text);
 create index if not exists outbox_workflow on outbox (workflow_id);
+create index if not exists outbox_case on outbox (case_number);
 """
+# The first schema: `workflow_id` required, no `case_number`. Rebuilt into the one above.
+_MIGRATE = """
+alter table outbox rename to outbox_old;
+drop index if exists outbox_workflow;
+{schema}
+insert into outbox (id, received, source, workflow_id, category, case_number, body, attempts,
+                    last_error)
+    select id, received, source, workflow_id, category,
+           coalesce(json_extract(body, '$.number'), json_extract(body, '$.case_number')),
+           body, attempts, last_error
+    from outbox_old;
+drop table outbox_old;
+"""
+_COLUMNS = "id, received, source, workflow_id, category, case_number, body, attempts, last_error"
 
 
-class TemporalUnavailable(Exception):
+class Unavailable(Exception):
+    """A system the event needs cannot take it now (Temporal; TOPdesk, to route it): keep it
+    and try again later."""
+
+
+class TemporalUnavailable(Unavailable):
     """Temporal cannot take the event now (unreachable, overloaded): keep it and try later."""
 
 
@@ -69,8 +101,9 @@ class OutboxEvent(BaseModel):
     id: int
     received: datetime
     source: str
-    workflow_id: str
+    workflow_id: str | None  # None until routed: a DFØ decision queued while TOPdesk was away
     category: str | None  # the TOPdesk category that routed it; None for the portal's resignation
+    case_number: str | None  # the TOPdesk case it names; None for the portal's resignation
     body: str
     attempts: int
     last_error: str | None
@@ -84,14 +117,27 @@ class Outbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         with closing(self._connect()) as db:
-            db.executescript(_SCHEMA)
+            db.execute("begin immediate")  # two intakes opening one old file migrate it once
+            columns = {row[1] for row in db.execute("pragma table_info(outbox)")}
+            old = bool(columns) and "case_number" not in columns
+            for statement in (_MIGRATE.format(schema=_SCHEMA) if old else _SCHEMA).split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("commit")
 
-    def add(self, source: str, workflow_id: str, category: str | None, body: str) -> int:
+    def add(
+        self,
+        source: str,
+        workflow_id: str | None,
+        category: str | None,
+        body: str,
+        case_number: str | None = None,
+    ) -> int:
         with self._lock, closing(self._connect()) as db:
             cursor = db.execute(
-                "insert into outbox (received, source, workflow_id, category, body)"
-                " values (?, ?, ?, ?, ?)",
-                (datetime.now(UTC).isoformat(), source, workflow_id, category, body),
+                "insert into outbox (received, source, workflow_id, category, case_number, body)"
+                " values (?, ?, ?, ?, ?, ?)",
+                (datetime.now(UTC).isoformat(), source, workflow_id, category, case_number, body),
             )
             return int(cursor.lastrowid or 0)
 
@@ -103,13 +149,36 @@ class Outbox:
     def events(self) -> list[OutboxEvent]:
         return self._select("order by id")
 
-    def holds(self, workflow_id: str) -> bool:
-        """Whether an event for this workflow still waits: a later one must queue behind it."""
+    def holds(self, workflow_id: str | None, case_number: str | None = None) -> bool:
+        """Whether an event for this workflow, or of this case (routed or not), still waits: a
+        later one must queue behind it."""
         with self._lock, closing(self._connect()) as db:
             row = db.execute(
-                "select 1 from outbox where workflow_id = ? limit 1", (workflow_id,)
+                "select 1 from outbox where workflow_id = ? or case_number = ? limit 1",
+                (workflow_id, case_number),
             ).fetchone()
         return row is not None
+
+    def routed(self, event_id: int, workflow_id: str, category: str | None) -> None:
+        """Keep where routing sent an event that waited unrouted: a later event for the same
+        workflow then finds it, and a second try needs no TOPdesk read."""
+        with self._lock, closing(self._connect()) as db:
+            db.execute(
+                "update outbox set workflow_id = ?, category = ? where id = ?",
+                (workflow_id, category, event_id),
+            )
+
+    def waiting(self) -> dict[str, int]:
+        """How many events wait, by what they wait for: routed ones for Temporal, unrouted ones
+        for TOPdesk (the intake's `/metrics`)."""
+        with self._lock, closing(self._connect()) as db:
+            rows = db.execute(
+                "select workflow_id is null, count(*) from outbox group by workflow_id is null"
+            ).fetchall()
+        counts = {"temporal": 0, "topdesk": 0}
+        for unrouted, count in rows:
+            counts["topdesk" if unrouted else "temporal"] = int(count)
+        return counts
 
     def remove(self, event_id: int) -> None:
         with self._lock, closing(self._connect()) as db:
@@ -125,10 +194,7 @@ class Outbox:
 
     def _select(self, tail: str) -> list[OutboxEvent]:
         with self._lock, closing(self._connect()) as db:
-            rows = db.execute(
-                "select id, received, source, workflow_id, category, body, attempts, last_error"
-                f" from outbox {tail}"
-            ).fetchall()
+            rows = db.execute(f"select {_COLUMNS} from outbox {tail}").fetchall()
         fields = OutboxEvent.model_fields
         return [OutboxEvent.model_validate(dict(zip(fields, row, strict=True))) for row in rows]
 
@@ -142,20 +208,29 @@ Deliver = Callable[[OutboxEvent], Awaitable[None]]
 
 
 class Drainer:
-    """Hands the outbox's events on, oldest first, with `deliver` (the intake's own start/signal
-    code); `deliver` raises `TemporalUnavailable` to keep an event, and settles every other
+    """Hands the outbox's events on, oldest first, with `deliver` (the intake's own routing and
+    start/signal code); `deliver` raises `Unavailable` to keep an event, and settles every other
     outcome itself (handed on, or quarantined). An event whose hand-on fails stays first, its
-    attempts and the error counted (`saksflyt outbox list`). While Temporal is away it waits `first`
+    attempts and the error counted (`saksflyt outbox list`). While a system is away it waits `first`
     seconds, doubling up to `cap`; woken by a new event it starts at once, unless it is backing off
     (then the new event waits its turn, so a stream of webhooks does not become a stream of
     attempts). Idle, it looks every `cap` seconds anyway, for events another intake process sharing
-    the file added."""
+    the file added. The outbox's own calls run on `store` (the intake's store threads; None:
+    asyncio's default pool)."""
 
-    def __init__(self, outbox: Outbox, deliver: Deliver, first: float, cap: float) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        deliver: Deliver,
+        first: float,
+        cap: float,
+        store: Executor | None = None,
+    ) -> None:
         self.outbox = outbox
         self._deliver = deliver
         self._first = first
         self._cap = cap
+        self._store = store
         self._woken = asyncio.Event()
 
     def wake(self) -> None:
@@ -184,16 +259,16 @@ class Drainer:
 
     async def drain_once(self) -> bool:
         """Hand on every event, in order; True once the outbox is empty, False when one could
-        not be handed on (Temporal still away): it stays first, for the next pass."""
-        while (event := await asyncio.to_thread(self.outbox.first)) is not None:
+        not be handed on (Temporal or TOPdesk still away): it stays first, for the next pass."""
+        while (event := await self._call(self.outbox.first)) is not None:
             try:
                 await self._deliver(event)
             except Exception as error:
-                # Temporal away is the expected case; anything else is a bug, which keeps the
+                # A system away is the expected case; anything else is a bug, which keeps the
                 # event first and the rest of the outbox behind it until a fixed deploy.
-                expected = isinstance(error, TemporalUnavailable)
+                expected = isinstance(error, Unavailable)
                 said = str(error) if expected else f"{type(error).__name__}: {error}"
-                await asyncio.to_thread(self.outbox.failed, event.id, said)
+                await self._call(self.outbox.failed, event.id, said)
                 (log.warning if expected else log.exception)(
                     "outbox.kept",
                     outbox_id=event.id,
@@ -202,6 +277,10 @@ class Drainer:
                     error=said,
                 )
                 return False
-            await asyncio.to_thread(self.outbox.remove, event.id)
+            await self._call(self.outbox.remove, event.id)
             log.info("outbox.handed_on", outbox_id=event.id, workflow_id=event.workflow_id)
         return True
+
+    async def _call(self, call: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._store, functools.partial(call, *args))

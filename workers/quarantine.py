@@ -4,19 +4,33 @@ An event for a case of a category no process handles, or for a case TOPdesk does
 answered 202 (the sender must not retry it) but never dropped: it lies here until a person looks
 at it. Webhook bodies name a case and an event, never personal data.
 
+One row per distinct event: the same source, body (as received, no event id made up) and reason
+delivered again counts on that row (`count`, first seen as `received`, `last_seen`) instead of
+adding one, so a sender that repeats itself cannot fill the disk. There is still a cap on the rows
+(SAKSFLYT_QUARANTINE_MAX_EVENTS): once full, a new event is refused with `QuarantineFull`, which
+the intake answers 503 with Retry-After and a message naming the full quarantine. So nothing is
+dropped silently: the sender keeps the event and sends it again, an event the outbox was holding
+stays there, and the intake's `/metrics` shows the quarantine's size against its cap until an
+operator redrives or purges (`saksflyt quarantine purge --older-than DAYS`, by last seen).
+
 `redrive` sends a kept event again through the intake's own delivery (the code path of a webhook),
 e.g. once its category got a process or its case appeared in TOPdesk: delivered, it leaves the
-quarantine; refused again, it stays with the new reason.
+quarantine; refused again, it stays with the new reason (merged into a row that already has it).
+
+Files written before the count existed are migrated in place when opened: the columns are added,
+and rows that were the same event are merged into the oldest, their deliveries summed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Iterable
-from contextlib import closing
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -28,8 +42,16 @@ from workers.outbox import TemporalUnavailable
 _SCHEMA = """
 create table if not exists quarantine (
     id integer primary key autoincrement, received text not null, source text not null,
-    body text not null, reason text not null);
+    body text not null, reason text not null)
 """
+# Added to a file of the first schema, which had a row per delivery.
+_COLUMNS_ADDED = {
+    "count": "alter table quarantine add column count integer not null default 1",
+    "last_seen": "alter table quarantine add column last_seen text",
+    "digest": "alter table quarantine add column digest text",
+}
+_SELECT = "select id, received, source, body, reason, count, last_seen from quarantine"
+DEFAULT_MAX_EVENTS = 10_000
 
 
 class Refused(Exception):
@@ -37,66 +59,172 @@ class Refused(Exception):
     in Norwegian: the service centre reads it."""
 
 
+class QuarantineFull(Exception):
+    """The quarantine holds its cap of distinct events: a new one cannot be kept now."""
+
+
 class QuarantinedEvent(BaseModel):
     id: int
-    received: datetime
+    received: datetime  # first seen
     source: str
     body: str
     reason: str
+    count: int = 1  # deliveries of this same event
+    last_seen: datetime
+
+
+def digest(source: str, body: str, reason: str) -> str:
+    """What makes two deliveries the same event here."""
+    return hashlib.sha256(json.dumps([source, body, reason]).encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class Quarantine:
     """One SQLite file, shared by every intake process that opens it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.path = path
+        self.max_events = max_events
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        with closing(self._connect()) as db:
-            db.executescript(_SCHEMA)
+        with closing(self._connect()) as db, _transaction(db):
+            _migrate(db)
 
     def add(self, source: str, body: str, reason: str) -> int:
-        with self._lock, closing(self._connect()) as db:
+        """Keep the event, or count it on the row of the same event; its id. Raises
+        `QuarantineFull` for a new event once the cap is reached."""
+        key = digest(source, body, reason)
+        with self._lock, closing(self._connect()) as db, _transaction(db):
+            row = db.execute("select id from quarantine where digest = ?", (key,)).fetchone()
+            if row is not None:
+                db.execute(
+                    "update quarantine set count = count + 1, last_seen = ? where id = ?",
+                    (_now(), row[0]),
+                )
+                return int(row[0])
+            (rows,) = db.execute("select count(*) from quarantine").fetchone()
+            if rows >= self.max_events:
+                raise QuarantineFull(f"the quarantine is full ({rows} of {self.max_events} events)")
             cursor = db.execute(
-                "insert into quarantine (received, source, body, reason) values (?, ?, ?, ?)",
-                (datetime.now(UTC).isoformat(), source, body, reason),
+                "insert into quarantine (received, last_seen, source, body, reason, digest)"
+                " values (?1, ?1, ?2, ?3, ?4, ?5)",
+                (_now(), source, body, reason, key),
             )
             return int(cursor.lastrowid or 0)
 
     def events(self) -> list[QuarantinedEvent]:
-        with self._lock, closing(self._connect()) as db:
-            rows = db.execute(
-                "select id, received, source, body, reason from quarantine order by id"
-            ).fetchall()
-        return [
-            QuarantinedEvent(id=row[0], received=row[1], source=row[2], body=row[3], reason=row[4])
-            for row in rows
-        ]
+        return self._select("order by id")
 
     def get(self, event_id: int) -> QuarantinedEvent | None:
-        with self._lock, closing(self._connect()) as db:
-            row = db.execute(
-                "select id, received, source, body, reason from quarantine where id = ?",
-                (event_id,),
-            ).fetchone()
-        if row is None:
-            return None
-        return QuarantinedEvent(
-            id=row[0], received=row[1], source=row[2], body=row[3], reason=row[4]
-        )
+        found = self._select("where id = ?", event_id)
+        return found[0] if found else None
 
     def remove(self, event_id: int) -> None:
         with self._lock, closing(self._connect()) as db:
             db.execute("delete from quarantine where id = ?", (event_id,))
 
-    def update_reason(self, event_id: int, reason: str) -> None:
+    def update_reason(self, event_id: int, reason: str) -> int:
+        """Keep the event with a new reason; its id, which is another one's when a row of the
+        same event with that reason was there already (the deliveries are then summed there)."""
+        with self._lock, closing(self._connect()) as db, _transaction(db):
+            row = db.execute(
+                "select source, body, count, last_seen from quarantine where id = ?", (event_id,)
+            ).fetchone()
+            if row is None:
+                return event_id
+            source, body, count, last_seen = row
+            key = digest(source, body, reason)
+            same = db.execute(
+                "select id from quarantine where digest = ? and id != ?", (key, event_id)
+            ).fetchone()
+            if same is None:
+                db.execute(
+                    "update quarantine set reason = ?, digest = ? where id = ?",
+                    (reason, key, event_id),
+                )
+                return event_id
+            _merge(db, same[0], event_id, count, last_seen)
+            return int(same[0])
+
+    def purge(self, older_than: timedelta, dry_run: bool = False) -> int:
+        """Delete the events last seen more than `older_than` ago (only count them on a dry
+        run); how many."""
+        cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="microseconds")
+        where = "from quarantine where last_seen < ?"
         with self._lock, closing(self._connect()) as db:
-            db.execute("update quarantine set reason = ? where id = ?", (reason, event_id))
+            (count,) = db.execute(f"select count(*) {where}", (cutoff,)).fetchone()
+            if not dry_run:
+                db.execute(f"delete {where}", (cutoff,))
+        return int(count)
+
+    def stats(self) -> tuple[int, int]:
+        """Distinct events kept, and the deliveries they stand for (the intake's `/metrics`)."""
+        with self._lock, closing(self._connect()) as db:
+            rows, deliveries = db.execute(
+                "select count(*), coalesce(sum(count), 0) from quarantine"
+            ).fetchone()
+        return int(rows), int(deliveries)
+
+    def _select(self, tail: str, *args: object) -> list[QuarantinedEvent]:
+        with self._lock, closing(self._connect()) as db:
+            rows = db.execute(f"{_SELECT} {tail}", args).fetchall()
+        fields = QuarantinedEvent.model_fields
+        return [
+            QuarantinedEvent.model_validate(dict(zip(fields, row, strict=True))) for row in rows
+        ]
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
         db.isolation_level = None  # each statement commits by itself
         return db
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (`immediate`), so that two intakes sharing the file
+    cannot both find an event new; rolled back on any error."""
+    db.execute("begin immediate")
+    try:
+        yield
+    except BaseException:
+        db.execute("rollback")
+        raise
+    db.execute("commit")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a file of any earlier schema to this one: the columns of the count, each row's
+    digest, and rows of the same event merged into the oldest."""
+    db.execute(_SCHEMA)
+    columns = {row[1] for row in db.execute("pragma table_info(quarantine)")}
+    for column, statement in _COLUMNS_ADDED.items():
+        if column not in columns:
+            db.execute(statement)
+    db.execute("update quarantine set last_seen = received where last_seen is null")
+    unkeyed = db.execute(
+        "select id, source, body, reason, count, last_seen from quarantine"
+        " where digest is null order by id"
+    ).fetchall()
+    for event_id, source, body, reason, count, last_seen in unkeyed:
+        key = digest(source, body, reason)
+        same = db.execute("select id from quarantine where digest = ?", (key,)).fetchone()
+        if same is None:
+            db.execute("update quarantine set digest = ? where id = ?", (key, event_id))
+        else:
+            _merge(db, same[0], event_id, count, last_seen)
+    db.execute("create unique index if not exists quarantine_digest on quarantine (digest)")
+
+
+def _merge(db: sqlite3.Connection, into: int, event_id: int, count: int, last_seen: str) -> None:
+    """Count the row's deliveries on `into` (last seen: the later of the two); delete the row."""
+    db.execute(
+        "update quarantine set count = count + ?, last_seen = max(last_seen, ?) where id = ?",
+        (count, last_seen, into),
+    )
+    db.execute("delete from quarantine where id = ?", (event_id,))
 
 
 RedriveResult = Literal["delivered", "refused", "unavailable", "unknown"]
@@ -126,8 +254,9 @@ async def redrive(
         try:
             action = await deliver(event)
         except Refused as refusal:
-            await asyncio.to_thread(quarantine.update_reason, event_id, str(refusal))
-            done.append(Redriven(id=event_id, result="refused", detail=str(refusal)))
+            kept_as = await asyncio.to_thread(quarantine.update_reason, event_id, str(refusal))
+            merged = f" (slått sammen med {kept_as})" if kept_as != event_id else ""
+            done.append(Redriven(id=event_id, result="refused", detail=f"{refusal}{merged}"))
         except (TemporalUnavailable, TopdeskError) as error:
             detail = f"ikke sendt, prøv igjen senere: {error}"
             done.append(Redriven(id=event_id, result="unavailable", detail=detail))

@@ -1,0 +1,247 @@
+"""Delivery: one code path for a webhook, the outbox's drainer and a quarantine redrive.
+
+Routing (`target_of`) reads the case from TOPdesk and finds its process by the category
+(`workers/routing.py`); `dispatch` starts or signals that process's workflow, whose id is the
+business key, so a repeated "created" finds the running (or finished) workflow instead of
+starting a second one. Each raises what the caller must decide on: `Refused` (the quarantine),
+`CaseNotRunning` (a 404 while the sender waits), `TemporalUnavailable` (the outbox) and TOPdesk's
+own errors (TOPdesk away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.errors import TopdeskNotFound, TopdeskRejected
+from adapters.topdesk.models import Incident
+from adapters.topdesk.port import TopdeskPort
+from domain.cases import ApprovalDecision, CaseEvent, case_summary
+from domain.resignation import CATEGORY as RESIGNATION
+from domain.resignation import ResignationInput
+from workers.intake.models import (
+    Accepted,
+    DfoResignation,
+    TopdeskWebhook,
+    WebhookEvent,
+    event_from,
+    resignation_id,
+)
+from workers.outbox import TemporalUnavailable
+from workers.quarantine import QuarantinedEvent, Refused
+from workers.routing import ROUTES, Route, route_of
+from workers.settings import Settings
+from workflows.resignation import ResignationWorkflow
+
+DuplicateAction = Literal["already_started", "case_finished"]
+ReadIncident = Callable[[str], Awaitable[Incident]]
+
+
+async def _route_topdesk(
+    client: Client, task_queue: str, body: TopdeskWebhook, route: Route, workflow_id: str
+) -> Accepted:
+    """Start the case's workflow, or signal it; never start a second one for the same case."""
+    start = route.start_input(body.number)
+    if body.event == "incident_created":
+        if start is None:  # a case saksflyt opened itself: its workflow runs already
+            return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
+        try:
+            await client.start_workflow(
+                route.run,
+                start,
+                id=workflow_id,
+                task_queue=task_queue,
+                static_summary=case_summary(route.category, body.number),
+                # A finished case is not started again by a late or repeated webhook; a failed
+                # one may be (after a fix), since every SAP write carries a stable key.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
+        except WorkflowAlreadyStartedError:
+            return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
+        return Accepted(workflow_id=workflow_id, action="started")
+    event = CaseEvent(event_id=body.event_key(), kind=body.event)
+    if start is None:
+        await client.get_workflow_handle(workflow_id).signal("caller_replied", event)
+        return Accepted(workflow_id=workflow_id, action="signalled")
+    try:
+        # Signal-with-start: a reply that overtakes the "created" webhook still starts the case.
+        await client.start_workflow(
+            route.run,
+            start,
+            id=workflow_id,
+            task_queue=task_queue,
+            static_summary=case_summary(route.category, body.number),
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="caller_replied",
+            start_signal_args=[event],
+        )
+    except WorkflowAlreadyStartedError:
+        return Accepted(workflow_id=workflow_id, action="case_finished")
+    return Accepted(workflow_id=workflow_id, action="signalled")
+
+
+async def _start_resignation(client: Client, task_queue: str, body: DfoResignation) -> Accepted:
+    """Start the resignation once per portal form: a repeated event finds the running (or
+    finished) workflow, and is answered as a repeated TOPdesk "created" webhook is."""
+    workflow_id = resignation_id(body.form_id)
+    try:
+        await client.start_workflow(
+            ResignationWorkflow.run,
+            ResignationInput(form_id=body.form_id),
+            id=workflow_id,
+            task_queue=task_queue,
+            static_summary=f"{RESIGNATION} (skjema {body.form_id} fra DFØ-portalen)",
+            # As for TOPdesk cases: a failed run may be started again (after a fix), since every
+            # side effect carries a stable key; a finished one never is.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
+    return Accepted(workflow_id=workflow_id, action="started")
+
+
+async def _duplicate(client: Client, workflow_id: str) -> DuplicateAction:
+    """Whether the case's workflow still runs. Read raw: the status is all we need, and the
+    time-skipping test server's search attributes do not decode."""
+    description = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+    )
+    status = description.workflow_execution_info.status
+    running = status == WorkflowExecutionStatus.RUNNING.value
+    return "already_started" if running else "case_finished"
+
+
+NOT_CONNECTED = "Failed client connect"
+# What Temporal answers while it is down, restarting or overloaded: the event waits in the outbox.
+# (UNKNOWN is what a call cut off by a dropped connection reports.)
+TEMPORAL_DOWN = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.UNKNOWN,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.INTERNAL,
+    }
+)
+
+
+class CaseNotRunning(Refused):
+    """A signal for a case whose workflow is not running (finished, or never started): no later
+    delivery changes that, so a waiting sender gets 404 rather than a 503 to retry in vain."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an event goes, as routing found it: the workflow, and for an event of a TOPdesk
+    case the category whose route starts or signals it (None: the portal's resignation)."""
+
+    workflow_id: str
+    category: str | None = None
+
+    @property
+    def route(self) -> Route | None:
+        return ROUTES.get(self.category) if self.category else None
+
+
+def topdesk_of(settings: Settings) -> TopdeskClient:
+    """The intake's TOPdesk client, its connection pool as large as the reads it may run at
+    once (requests keeps 10 a host otherwise, and opens and drops the rest each time)."""
+    session = requests.Session()
+    pool = HTTPAdapter(pool_maxsize=max(10, settings.intake_topdesk_concurrency))
+    session.mount("http://", pool)
+    session.mount("https://", pool)
+    return TopdeskClient(
+        settings.topdesk_url,
+        settings.topdesk_login,
+        settings.topdesk_app_password.get_secret_value(),
+        session=session,
+    )
+
+
+async def target_of(read: ReadIncident, body: WebhookEvent) -> Target:
+    """Route the event by its case's category, as TOPdesk has it (`read` reads the case).
+    Raises `Refused` when no process can take it, and TOPdesk's own `TopdeskError` (such as
+    `TopdeskUnavailable`) when the case cannot be read now."""
+    if isinstance(body, DfoResignation):
+        return Target(resignation_id(body.form_id))
+    number = body.number if isinstance(body, TopdeskWebhook) else body.case_number
+    try:
+        incident = await read(number)
+    except TopdeskNotFound:
+        raise Refused(f"TOPdesk kjenner ikke saken {number}") from None
+    except TopdeskRejected as error:  # 400, 403: no retry changes the answer
+        raise Refused(f"TOPdesk avviste oppslaget av saken {number}: {error.message}") from None
+    route = route_of(incident)
+    workflow_id = route.workflow_id(incident) if route else None
+    category = incident.category.name if incident.category else None
+    if route is None or workflow_id is None:
+        raise Refused(f"ingen prosess for kategorien «{category or 'ingen'}»")
+    return Target(workflow_id, category)
+
+
+async def dispatch(client: Client, task_queue: str, body: WebhookEvent, target: Target) -> Accepted:
+    """Start or signal the routed event's workflow: what an endpoint does, and what the outbox's
+    drainer does later. Raises `TemporalUnavailable` while Temporal cannot take it,
+    `CaseNotRunning` for a signal no running workflow takes, `Refused` for what else Temporal
+    rejects."""
+    try:
+        if isinstance(body, DfoResignation):
+            return await _start_resignation(client, task_queue, body)
+        if isinstance(body, TopdeskWebhook):
+            route = target.route
+            if route is None:  # queued under a category whose process this version lacks
+                raise Refused(f"ingen prosess for kategorien «{target.category}»")
+            return await _route_topdesk(client, task_queue, body, route, target.workflow_id)
+        decision = ApprovalDecision(
+            event_id=body.event_id or str(uuid.uuid4()),
+            registration_id=body.registration_id,
+            approved=body.event == "approved",
+            reason=body.reason,
+        )
+        await client.get_workflow_handle(target.workflow_id).signal("approval_decided", decision)
+        return Accepted(workflow_id=target.workflow_id, action="signalled")
+    except RuntimeError as error:
+        # A lazily connected client that has not reached Temporal yet says so this way.
+        if NOT_CONNECTED not in str(error):
+            raise
+        raise TemporalUnavailable(f"Temporal: {error}") from error
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            reason = f"ingen sak {target.workflow_id} kjører og kan ta imot hendelsen"
+            raise CaseNotRunning(reason) from None
+        if error.status in TEMPORAL_DOWN:
+            raise TemporalUnavailable(f"Temporal: {error.message}") from error
+        reason = f"Temporal avviste hendelsen ({error.status.name}): {error.message}"
+        raise Refused(reason) from None
+
+
+async def redeliver(
+    client: Client, task_queue: str, topdesk: TopdeskPort, event: QuarantinedEvent
+) -> str:
+    """A quarantined event sent again the way its webhook went: routed, then started or
+    signalled (`saksflyt quarantine redrive`). Returns what was done, for the person asking."""
+
+    async def read(number: str) -> Incident:
+        return await asyncio.to_thread(topdesk.get_incident, number)
+
+    body = event_from(event.source, event.body)
+    accepted = await dispatch(client, task_queue, body, await target_of(read, body))
+    return f"{accepted.action} {accepted.workflow_id}"
