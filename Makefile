@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test install bench bench-watch faults record-histories clean
+.PHONY: run test install bench bench-watch bench-slow-topdesk faults record-histories clean
 
 run: $(STAMP)
 	$(BIN)/saksflyt dev --demo $(ARGS)
@@ -31,6 +31,9 @@ bench: $(STAMP)
 
 bench-watch: $(STAMP)
 	$(BIN)/python -m bench.watch_load $(ARGS)
+
+bench-slow-topdesk: $(STAMP)
+	$(BIN)/python -m bench.intake_slow_topdesk $(ARGS)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults $(ARGS)
