@@ -352,6 +352,9 @@ async def test_every_request_is_answered_as_the_openapi_document_says(
         b'{"number": ' + b"1" * 5000 + b"}",  # more digits than Python converts: 400 / 422
         # NaN echoed back in the 422, which then could not be rendered: a 500 / 422
         json.dumps({"number": math.nan, "event": "incident_created"}).encode(),
+        # valid JSON, but beyond a double: infinity, echoed back the same way: a 500 / 422
+        b'{"number": 1e999, "event": "incident_created"}',
+        b'{"number": "I2611-0001", "event": "incident_created", "extra": [1, -1E+400]}',
     ],
 )
 async def test_a_body_nothing_could_store_or_echo_is_refused_with_422_naming_the_body(
@@ -367,3 +370,64 @@ async def test_a_body_nothing_could_store_or_echo_is_refused_with_422_naming_the
     assert response.status_code == 422, response.text
     [problem] = response.json()["detail"]
     assert problem["loc"][0] == "body"
+
+
+# -- numbers beyond a double -----------------------------------------------------------------------
+
+# JSON numbers Python reads as an infinity: valid JSON, yet no answer or store can hold them.
+overflowing = st.from_regex(
+    r"-?[1-9][0-9]{0,3}(\.[0-9]{1,3})?[eE]\+?(3[1-9][0-9]|[4-9][0-9]{2,3})", fullmatch=True
+)
+
+
+@pytest.mark.parametrize("source", ["topdesk", "dfo"])
+@pytest.mark.parametrize("in_path", [False, True])
+async def test_1e999_is_a_422_naming_the_field(source: str, in_path: bool):
+    body = (
+        b'{"number": 1e999, "event": "incident_created"}'
+        if source == "topdesk"
+        else b'{"case_number": 1e999, "registration_id": "1", "event": "approved"}'
+    )
+    field = "number" if source == "topdesk" else "case_number"
+    path, headers = (
+        (f"/webhooks/{source}/{SECRET}", JSON)
+        if in_path
+        else (f"/webhooks/{source}", {HEADER: SECRET, **JSON})
+    )
+
+    async with served(None, "unused") as http:
+        response = await http.post(path, content=body, headers=headers)
+
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert (problem["loc"], problem["type"]) == (["body", field], "finite_number")
+
+
+@pytest.mark.parametrize("source", ["topdesk", "dfo"])
+@FUZZ
+@given(data=st.data(), number=overflowing)
+async def test_a_number_beyond_a_double_anywhere_is_a_422_naming_its_place(
+    fuzzed: Fuzzed, source: str, data: st.DataObject, number: str
+):
+    """The number replaces one value of a valid body, or sits in a list or object under a field
+    of its own, and the 422 names that place."""
+    valid = topdesk_webhooks if source == "topdesk" else dfo_events
+    body = data.draw(valid(fuzzed.numbers), label="body")
+    body.pop("extra", None)  # any JSON value, NaN included: it would be refused first
+    marker = "__overflowing__"
+    place: list[Any] = [data.draw(st.sampled_from([*sorted(body), "extra"]), label="field")]
+    if data.draw(st.booleans(), label="nested"):
+        body[place[0]] = {"deeper": [0, marker]}
+        place += ["deeper", 1]
+    else:
+        body[place[0]] = marker
+    sent = dumped(body).replace(f'"{marker}"'.encode(), number.encode())
+
+    note(f"{sent!r}")
+    response = await fuzzed.http.post(
+        f"/webhooks/{source}", content=sent, headers={HEADER: SECRET, **JSON}
+    )
+
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", *place]

@@ -4,7 +4,10 @@ document, and an access log that never holds a secret or the body."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
+import logging
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -15,13 +18,14 @@ from typing import Any
 import httpx
 import pytest
 import structlog
+import uvicorn
 from pydantic import SecretStr
 from temporalio.client import Client
 
 from adapters.topdesk.port import TopdeskPort
 from domain.cases import WaitState
 from tests.harness import Harness, start_test_server
-from tests.test_intake import HEADER, SECRET, case, not_started
+from tests.test_intake import HEADER, SECRET, case, not_started, wait_until
 from workers.intake import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -460,3 +464,109 @@ async def test_the_access_log_has_one_line_per_request_without_secret_or_body(h:
     assert SECRET not in logged
     assert "not-the-secret" not in logged
     assert fnr not in logged
+
+
+# -- the secret before the body --------------------------------------------------------------------
+
+WEBHOOK_ROUTES = ["/webhooks/topdesk", "/webhooks/dfo"]
+
+
+@pytest.mark.parametrize("route", WEBHOOK_ROUTES)
+@pytest.mark.parametrize("in_path", [False, True])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"number=I2611-0001",  # not JSON
+        b'{"number": 1e999, "event": "incident_created"}',  # no finite number
+        b'{"number": NaN}',
+        b"[" * 5000,  # too deep
+        b'{"event": "deleted"}',  # no such event, no case
+        b"x" * 70_000,  # over the size limit
+    ],
+)
+async def test_an_unauthenticated_request_is_refused_before_its_body_is_read(
+    route: str, in_path: bool, body: bytes
+):
+    """Whatever the body, a sender without the secret is told 401 and nothing about the body."""
+    path, headers = (f"{route}/wrong-secret", JSON) if in_path else (route, JSON)
+
+    async with served(None, "unused") as http:
+        response = await http.post(path, content=body, headers=headers)
+
+    assert response.status_code == 401, response.text
+    assert response.json() == {"detail": "missing or wrong webhook secret"}
+
+
+# -- no secret in any log line ---------------------------------------------------------------------
+
+MISTYPED = [
+    f"/webhook/topdesk/{SECRET}",
+    f"/WEBHOOKS/topdesk/{SECRET}",
+    f"//webhooks/topdesk/{SECRET}",
+    f"/webhooks/topdesk/{SECRET}/extra",
+    f"/webhooks/topdesk//{SECRET}",
+    f"/webhooks/topdesk/{SECRET}/",
+    f"/webhooks/{SECRET}",
+    f"/{SECRET}",
+    f"/webhooks/topdesk?secret={SECRET}",
+    f"/webhooks/dfo/{SECRET}?secret={SECRET}",
+    f"/readyz?secret={SECRET}",
+]
+
+
+@pytest.mark.parametrize("path", MISTYPED)
+async def test_a_mistyped_url_puts_no_secret_in_a_log_line(
+    path: str, caplog: pytest.LogCaptureFixture
+):
+    with structlog.testing.capture_logs() as logs:
+        async with served(None, "unused") as http:
+            response = await http.post(path, content=created("I2611-0001"), headers=JSON)
+
+    [line] = [entry for entry in logs if entry["event"] == "intake.request"]
+    assert line["status"] == response.status_code
+    assert SECRET not in repr(logs)
+    assert SECRET not in caplog.text
+
+
+async def test_uvicorns_own_access_log_names_no_secret(caplog: pytest.LogCaptureFixture):
+    """Should anyone serve the intake with uvicorn's access log on, its lines are redacted too."""
+    from bench.intake_load import free_port
+
+    async def never() -> Client:
+        raise AssertionError("not reached")
+
+    quarantine = Quarantine(Path(tempfile.mkdtemp()) / "quarantine.db")
+    app = create_app(Settings(webhook_secret=SecretStr(SECRET)), never, None, quarantine)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", access_log=True))
+    serving = asyncio.create_task(server.serve())
+    try:
+        await wait_until(lambda: asyncio.sleep(0, server.started), "uvicorn to start")
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            logging.getLogger("uvicorn.access").addHandler(caplog.handler)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                for path in [f"/webhooks/topdesk/{SECRET}", *MISTYPED]:
+                    await http.post(path, content=created("I2611-0001"), headers=JSON)
+    finally:
+        logging.getLogger("uvicorn.access").removeHandler(caplog.handler)
+        server.should_exit = True
+        await serving
+
+    access = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(access) == len(MISTYPED) + 1
+    assert any("/webhooks/topdesk/{secret}" in line for line in access)
+    assert not [line for line in access if SECRET in line]
+
+
+def test_saksflyt_intake_runs_uvicorn_without_its_access_log(monkeypatch: pytest.MonkeyPatch):
+    import uvicorn as served_by
+
+    from workers import cli
+
+    ran: dict[str, Any] = {}
+    monkeypatch.setattr(served_by, "run", lambda app, **options: ran.update(options))
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()), webhook_secret=SecretStr(SECRET))
+
+    assert cli._intake(settings, argparse.Namespace()) == 0
+
+    assert ran["access_log"] is False
