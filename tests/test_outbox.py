@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -415,3 +416,55 @@ async def test_an_idle_drainer_stops_when_cancelled_even_as_an_event_wakes_it(tm
     done, _ = await asyncio.wait([task], timeout=10)
 
     assert task in done and task.cancelled()
+
+
+def test_an_outbox_of_the_first_schema_is_migrated_in_place(tmp_path: Path):
+    """`workflow_id` was required and there was no `case_number`: the events waiting in such a
+    file keep their order and are found by their case too."""
+    path = tmp_path / "outbox.db"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executescript(
+            "create table outbox (id integer primary key autoincrement, received text not null,"
+            " source text not null, workflow_id text not null, category text, body text not null,"
+            " attempts integer not null default 0, last_error text);"
+            "create index outbox_workflow on outbox (workflow_id);"
+        )
+        db.execute(
+            "insert into outbox (received, source, workflow_id, category, body, attempts)"
+            " values ('2026-01-01T00:00:00+00:00', 'dfo', 'new-hire-I1', 'Nyansettelse',"
+            ' \'{"case_number": "I1", "event": "approved"}\', 2)'
+        )
+
+    outbox = Outbox(path)
+    later = outbox.add("dfo", None, None, "{}", case_number="I2")
+
+    [old, new] = outbox.events()
+    assert (old.workflow_id, old.case_number, old.attempts) == ("new-hire-I1", "I1", 2)
+    assert (new.id, new.workflow_id) == (later, None)
+    assert outbox.holds(None, "I1") and outbox.holds("new-hire-I1")
+    assert outbox.waiting() == {"temporal": 1, "topdesk": 1}
+    assert len(Outbox(path).events()) == 2  # opened again: nothing migrated twice
+
+
+async def test_an_event_the_full_quarantine_cannot_take_stays_in_the_outbox(
+    h: Harness, tmp_path: Path, temporal: TcpProxy
+):
+    """Its sender was told 202: with the quarantine full it is kept here, not dropped."""
+    number = h.submit(TOA_FORM)
+    async with running_intake(h, tmp_path, temporal, retry_first=3600) as intake:
+        assert (await intake.created(number))["action"] == "started"
+        await case(h, number).result()  # refused: a TOA position, so a decision finds no case
+        intake.quarantine.max_events = 0
+        await temporal.down()
+        assert (await dfo(intake.http, number, "1", "approved")).json()["action"] == "queued"
+        await intake.backing_off()
+        await temporal.up()
+
+        assert not await intake.drainer.drain_once()
+
+        [kept] = intake.outbox.events()
+        assert "quarantine is full" in (kept.last_error or "")
+        intake.quarantine.max_events = 1
+        assert await intake.drainer.drain_once()
+        [held] = intake.quarantine.events()
+    assert number in held.body

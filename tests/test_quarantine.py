@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,93 @@ def test_outbox_list_shows_what_waits_for_temporal(tmp_path: Path, capsys):
     [queued] = json.loads(capsys.readouterr().out)
     assert (queued["workflow_id"], queued["attempts"]) == ("new-hire-I2612-0001", 1)
     assert queued["last_error"] == "Temporal: tcp connect error"
+
+
+# -- one row per event, a cap, purge, metrics ------------------------------------------------------
+
+
+def test_the_same_event_delivered_again_is_counted_on_its_row(tmp_path: Path):
+    held = Quarantine(tmp_path / "quarantine.db")
+    first = held.add("topdesk", '{"number": "I1"}', "TOPdesk kjenner ikke saken I1")
+
+    again = held.add("topdesk", '{"number": "I1"}', "TOPdesk kjenner ikke saken I1")
+    other_reason = held.add("topdesk", '{"number": "I1"}', "ingen prosess for kategorien «x»")
+    other_source = held.add("dfo", '{"number": "I1"}', "TOPdesk kjenner ikke saken I1")
+
+    assert again == first and len({first, other_reason, other_source}) == 3
+    counted = held.get(first)
+    assert counted is not None and counted.count == 2
+    assert counted.last_seen > counted.received
+    assert held.stats() == (3, 4)
+
+
+async def test_a_repeated_webhook_is_one_row_and_a_full_quarantine_answers_503(
+    topdesk: TopdeskClient, tmp_path: Path
+):
+    """Nothing dropped silently: at the cap a new event is refused with 503 (the sender keeps
+    it and sends it again), while a repeat of a kept one is still counted."""
+    held = Quarantine(tmp_path / "quarantine.db", max_events=1)
+    async with serve(None, "unused", topdesk, held) as http:
+        answers = [
+            await post(http, "/webhooks/topdesk", {"number": number, "event": "reopened"})
+            for number in ("I9999-0001", "I9999-0001", "I9999-0002", "I9999-0001")
+        ]
+        metrics = (await http.get("/metrics")).text
+
+    assert [a.status_code for a in answers] == [202, 202, 503, 202]
+    assert "quarantine is full (1 of 1 events)" in answers[2].json()["detail"]
+    assert answers[2].headers["Retry-After"] == "30"
+    [kept] = held.events()
+    assert kept.count == 3 and "I9999-0001" in kept.body
+    for line in [
+        "saksflyt_quarantine_events 1",
+        "saksflyt_quarantine_deliveries 3",
+        "saksflyt_quarantine_max_events 1",
+        'saksflyt_quarantine_deliveries_total{source="topdesk"} 3',
+        "saksflyt_quarantine_full_total 1",
+        'saksflyt_outbox_events{waiting_for="temporal"} 0',
+    ]:
+        assert line in metrics.splitlines(), metrics
+
+
+def test_purge_deletes_what_was_last_seen_before_the_cutoff(tmp_path: Path, capsys):
+    settings = Settings(data_dir=tmp_path)
+    held = Quarantine(settings.quarantine_path)
+    old = held.add("topdesk", '{"number": "I1"}', "gammel")
+    recent = held.add("topdesk", '{"number": "I2"}', "ny")
+    with closing(sqlite3.connect(settings.quarantine_path)) as db, db:
+        db.execute(
+            "update quarantine set last_seen = '2020-01-01T00:00:00.000000+00:00' where id = ?",
+            (old,),
+        )
+
+    assert run(settings, "quarantine", "purge", "--older-than", "30", "--dry-run") == 0
+    assert "1 hendelser" in capsys.readouterr().out
+    assert [e.id for e in held.events()] == [old, recent]
+
+    assert run(settings, "quarantine", "purge", "--older-than", "30") == 0
+    assert "1 hendelser sist sett for mer enn 30 dager siden slettet" in capsys.readouterr().out
+    assert [e.id for e in held.events()] == [recent]
+
+
+def test_a_quarantine_of_the_first_schema_is_migrated_in_place(tmp_path: Path):
+    """A row per delivery then: the same event's rows become one, its deliveries counted."""
+    path = tmp_path / "quarantine.db"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "create table quarantine (id integer primary key autoincrement, received text not"
+            " null, source text not null, body text not null, reason text not null)"
+        )
+        for received, body in [("2026-01-01", "a"), ("2026-01-02", "b"), ("2026-01-03", "a")]:
+            db.execute(
+                "insert into quarantine (received, source, body, reason) values (?, ?, ?, ?)",
+                (f"{received}T00:00:00+00:00", "topdesk", body, "grunn"),
+            )
+
+    held = Quarantine(path)
+
+    [a, b] = held.events()
+    assert (a.id, a.body, a.count, a.last_seen.day) == (1, "a", 2, 3)
+    assert (b.id, b.body, b.count) == (2, "b", 1)
+    assert held.add("topdesk", "b", "grunn") == 2
+    assert Quarantine(path).stats() == (2, 4)  # opened again: nothing migrated twice
