@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.errors import final_errors
+from activities.sealing import IdentifierSeal
 from adapters.dfo.sap import (
     ApprovalState,
     Employee,
@@ -137,9 +138,10 @@ class PayrollActivities:
     """`pseudonym_key` keys the employee's pseudonym (`employee_key` in the results that name an
     employee), which workflows show in visibility instead of the employee number."""
 
-    def __init__(self, payroll: PayrollPort, pseudonym_key: str) -> None:
+    def __init__(self, payroll: PayrollPort, pseudonym_key: str, seal: IdentifierSeal) -> None:
         self.payroll = payroll
         self.pseudonym_key = pseudonym_key
+        self.seal = seal  # SAP is where the sealed identifiers of a form are opened
 
     def _pseudonym(self, employee_number: str) -> str:
         return employee_key(employee_number, self.pseudonym_key)
@@ -150,10 +152,10 @@ class PayrollActivities:
         form = request.form
         hire = NewHire(
             navn=form.name,
-            fnr=form.national_id,
+            fnr=self.seal.open(form.national_id),
             startdato=form.start_date,
             sluttdato=form.end_date,
-            kontonummer=form.bank_account,
+            kontonummer=self.seal.open(form.bank_account),
             dellonnsprosent=form.position_percentage,
             sakarkivnr=form.archive_case,
             organisasjon=form.unit,

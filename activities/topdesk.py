@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import final_errors
+from activities.sealing import IdentifierSeal
 from adapters.topdesk.errors import TopdeskBadRequest, TopdeskRejected
 from adapters.topdesk.models import Incident, NewIncident, Ref
 from adapters.topdesk.port import TopdeskPort
-from domain.cases import TopdeskStatus
+from domain.cases import OSLO, TopdeskStatus
 
 # The error type a workflow sees when it would change the status of a case the caller closed.
 CASE_CLOSED = "CaseClosedByCaller"
@@ -72,12 +75,14 @@ class CaseWritten(BaseModel):
 
 
 class TopdeskActivities:
-    def __init__(self, topdesk: TopdeskPort) -> None:
+    def __init__(self, topdesk: TopdeskPort, seal: IdentifierSeal) -> None:
         self.topdesk = topdesk
+        self.seal = seal
 
     @activity.defn(name="topdesk.read_case")
     def read_case(self, ref: CaseRef) -> CaseSnapshot:
-        """Re-read the case: webhooks are hints, TOPdesk is the truth."""
+        """Re-read the case: webhooks are hints, TOPdesk is the truth. Its identifiers reach
+        the workflow sealed (activities/sealing.py)."""
         with final_errors(TopdeskRejected):
             incident = self.topdesk.get_incident(ref.case_number)
             trail = self.topdesk.progress_trail(ref.case_number)
@@ -86,7 +91,7 @@ class TopdeskActivities:
             for entry in reversed(trail)
             if entry.from_caller and not entry.invisible_for_caller
         ]
-        return _snapshot(incident, replies)
+        return self._snapshot(incident, replies)
 
     @activity.defn(name="topdesk.open_case")
     def open_case(self, case: NewCase) -> CaseRef:
@@ -113,7 +118,20 @@ class TopdeskActivities:
         fiql = f"completed==false;category.name=in=({categories})"
         with final_errors(TopdeskRejected):
             incidents = self.topdesk.list_incidents(fiql)
-        return OpenCases(cases=[_snapshot(incident, []) for incident in incidents])
+        return OpenCases(cases=[self._snapshot(incident, []) for incident in incidents])
+
+    def _snapshot(self, incident: Incident, replies: list[str]) -> CaseSnapshot:
+        """The case as a workflow sees it: its texts with every identifier sealed."""
+        today = datetime.now(OSLO).date()
+        texts = [incident.request or "", *replies]
+        return CaseSnapshot(
+            case_number=incident.number,
+            category=incident.category.name if incident.category else None,
+            status=incident.processing_status.name if incident.processing_status else None,
+            completed=incident.completed,
+            closed=incident.closed,
+            texts=[self.seal.seal_text(text, today) for text in texts],
+        )
 
     @activity.defn(name="topdesk.write_case")
     def write_case(self, write: CaseWrite) -> CaseWritten:
@@ -165,17 +183,6 @@ class TopdeskActivities:
         if write.status is not None:
             return self.topdesk.set_status(number, write.status)
         raise ApplicationError("a case write needs a note, a reply or a status", non_retryable=True)
-
-
-def _snapshot(incident: Incident, replies: list[str]) -> CaseSnapshot:
-    return CaseSnapshot(
-        case_number=incident.number,
-        category=incident.category.name if incident.category else None,
-        status=incident.processing_status.name if incident.processing_status else None,
-        completed=incident.completed,
-        closed=incident.closed,
-        texts=[incident.request or "", *replies],
-    )
 
 
 def _same_text(written: str, text: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from contextlib import suppress
 from datetime import date
 from typing import Protocol
 
@@ -23,12 +24,73 @@ class InvalidIdentifier(InvalidAnswer):
     """The value is not a valid identifier; the message says why, in Norwegian, for the caller."""
 
 
+# Eleven digits standing alone, as a fødselsnummer or D-nummer (6+5) or a bank account (4.2.5,
+# spaced or dotted) is written; a longer run of digits (an id, a timestamp) is none of them.
+IDENTIFIER_SHAPE = re.compile(r"(?<!\d)(?:\d{6} ?\d{5}|\d{4}[ .]?\d{2}[ .]?\d{5})(?!\d)")
+
+NATIONAL_ID, ACCOUNT = "fnr", "konto"
+
+# An identifier sealed where it was read (activities/sealing.py): the kinds of identifier it was
+# checked to be, the key it is sealed under, and the ciphertext. A workflow carries these in
+# place of the numbers; only the step that hands the number to SAP opens it.
+SEALED = re.compile(r"⟨(?P<kinds>[a-z+]+):(?P<key>[A-Za-z0-9_.-]+):(?P<data>[A-Za-z0-9_-]+)⟩")
+
+
+def sealed_kinds(value: str) -> frozenset[str] | None:
+    """The kinds a sealed identifier was checked to be, or None if `value` is not sealed."""
+    match = SEALED.fullmatch(value.strip())
+    return frozenset(match["kinds"].split("+")) if match else None
+
+
+def changed(old: object, new: object) -> bool:
+    """Whether a form's answer changed between two reads. An identifier read in clear once and
+    sealed the next time (in a case that was running when sealing came) or sealed under a rotated
+    key cannot be compared, and is not reported as changed."""
+    return old != new and _sealed_under(old) == _sealed_under(new)
+
+
+def _sealed_under(value: object) -> str | None:
+    match = SEALED.fullmatch(value.strip()) if isinstance(value, str) else None
+    return match["key"] if match else None
+
+
+def kinds_of(value: str, today: date) -> frozenset[str]:
+    """Which identifiers `value` validly is: a fødselsnummer or D-nummer born by `today`, a bank
+    account, both (a number can pass both checks) or neither."""
+    kinds = set()
+    with suppress(InvalidIdentifier):
+        national_id(value, today)
+        kinds.add(NATIONAL_ID)
+    with suppress(InvalidIdentifier):
+        bank_account(value)
+        kinds.add(ACCOUNT)
+    return frozenset(kinds)
+
+
+def identifiers_in(text: str, today: date = date.max) -> list[re.Match[str]]:
+    """The runs of `text` that are a valid fødselsnummer, D-nummer or bank account."""
+    return [match for match in IDENTIFIER_SHAPE.finditer(text) if kinds_of(match[0], today)]
+
+
+def _sealed_as(value: str, kind: str) -> str | None:
+    """`value` itself if it is an identifier sealed as `kind`; None if it is not sealed."""
+    kinds = sealed_kinds(value)
+    if kinds is None:
+        return None
+    if kind not in kinds:
+        raise InvalidIdentifier("kontrollsifrene stemmer ikke")
+    return value.strip()
+
+
 def national_id(value: str, today: date) -> str:
-    """Return the compact fødselsnummer or D-nummer, or raise InvalidIdentifier.
+    """Return the compact fødselsnummer or D-nummer, or raise InvalidIdentifier. One sealed where
+    it was read was checked there, and stays sealed.
 
     stdnum's own `validate` compares the birth date with the machine's clock; we compare with
     `today` instead so that a workflow's verdict never changes on replay.
     """
+    if (sealed := _sealed_as(value, NATIONAL_ID)) is not None:
+        return sealed
     number = fodselsnummer.compact(value)
     if not number.isdigit() or len(number) != 11:
         raise InvalidIdentifier("må ha 11 siffer")
@@ -51,7 +113,10 @@ def is_d_number(number: str) -> bool:
 
 
 def bank_account(value: str) -> str:
-    """Return the 11-digit Norwegian account number (kontonummer), or raise InvalidIdentifier."""
+    """Return the 11-digit Norwegian account number (kontonummer), or raise InvalidIdentifier.
+    One sealed where it was read was checked there, and stays sealed."""
+    if (sealed := _sealed_as(value, ACCOUNT)) is not None:
+        return sealed
     # stdnum also accepts 7-digit postgiro numbers; SAP pays salaries to 11-digit accounts only.
     return _checked(kontonr, value, digits=11)
 

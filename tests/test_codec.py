@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from google.protobuf.message import Message
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
-from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
@@ -25,6 +22,7 @@ from temporalio.worker import Replayer, Worker
 from tests import harness as scenarios
 from tests.harness import Harness
 from workers.codec import ENCODING, KEY_ID, CodecKeyError, EncryptionCodec, new_key, parse_key
+from workers.histories import failures_in, payloads_in
 from workers.settings import Settings
 from workers.temporal import data_converter
 from workers.worker import WORKFLOWS
@@ -113,33 +111,6 @@ def test_the_public_dev_key_is_refused_unless_temporal_is_on_this_machine():
 
 
 # -- on a real server: a whole history ------------------------------------------------------------
-
-
-def messages_in(message: Message, path: str = "") -> Iterator[tuple[str, Message]]:
-    """Every message nested anywhere in `message`, with its field path; but the search
-    attributes, which Temporal indexes and so cannot be sealed (they hold no personal data)."""
-    for field, value in message.ListFields():
-        if field.message_type is None or field.name == "search_attributes":
-            continue
-        where = f"{path}.{field.name}"
-        if field.message_type.GetOptions().map_entry:
-            items = [(f"{where}[{key}]", item) for key, item in value.items()]
-        elif field.is_repeated:
-            items = [(f"{where}[{index}]", item) for index, item in enumerate(value)]
-        else:
-            items = [(where, value)]
-        for item_path, item in items:
-            if isinstance(item, Message):
-                yield item_path, item
-                yield from messages_in(item, item_path)
-
-
-def payloads_in(history: History) -> list[tuple[str, Payload]]:
-    return [(path, item) for path, item in messages_in(history) if isinstance(item, Payload)]
-
-
-def failures_in(history: History) -> list[Failure]:
-    return [item for _, item in messages_in(history) if isinstance(item, Failure)]
 
 
 async def raw_history(client: Client, workflow_id: str) -> History:

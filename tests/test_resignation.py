@@ -52,6 +52,7 @@ from tests.test_intake import HEADER, SECRET, post, serve
 from workers.intake import create_app
 from workers.quarantine import Quarantine
 from workers.settings import Settings
+from workers.worker import seal_of
 from workflows.resignation import ResignationWorkflow
 
 # -- the notice rule (dfo-domain.md §3.1) ------------------------------------------------------
@@ -280,7 +281,7 @@ async def test_the_topdesk_case_is_opened_once_even_when_opening_is_repeated(h: 
 
     again = await start(h, form_id)
     await on_hold(h, again)
-    opened_again = TopdeskActivities(h.topdesk).open_case(
+    opened_again = TopdeskActivities(h.topdesk, seal_of(Settings())).open_case(
         NewCase(
             external_number=form_id,
             caller_email="kari.nordmann@ntnu.no",

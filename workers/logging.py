@@ -10,22 +10,20 @@ or six and five) or a bank account (eleven digits, or 4.2.5 spaced or dotted) be
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
 import structlog
 
-# Eleven digits standing alone, as a fødselsnummer or D-nummer (6+5) or an account (4.2.5) is
-# written; longer digit runs (ids, timestamps) are left alone.
-IDENTIFIER = re.compile(r"(?<!\d)(?:\d{6} ?\d{5}|\d{4}[ .]?\d{2}[ .]?\d{5})(?!\d)")
+from domain.identifiers import IDENTIFIER_SHAPE
+
 MASK = "*" * 11
 
 
 def masked(value: Any) -> Any:
     """`value` with every identifier-shaped run masked, through dicts, lists and tuples."""
     if isinstance(value, str):
-        return IDENTIFIER.sub(MASK, value)
+        return IDENTIFIER_SHAPE.sub(MASK, value)
     if isinstance(value, dict):
         return {key: masked(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

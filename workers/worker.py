@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -17,6 +17,7 @@ from activities.backfill import BackfillActivities, Intake
 from activities.payroll import PayrollActivities
 from activities.pension import PensionActivities
 from activities.portal import PortalActivities
+from activities.sealing import IdentifierSeal
 from activities.topdesk import TopdeskActivities
 from activities.visibility import VisibilityActivities
 from adapters.dfo.archive import ArchivePort, ArchiveStub
@@ -67,13 +68,16 @@ class Systems:
     intake: Intake | None = None
     # The key of the employee's pseudonym in visibility (Settings.pseudonym_key).
     pseudonym_key: str = DEV_PSEUDONYM_KEY
+    # What seals a form's identifiers where they are read and opens them for SAP (the codec's
+    # keys; the dev keys unless given).
+    seal: IdentifierSeal = field(default_factory=lambda: seal_of(Settings()))
 
     def activities(self, client: Client) -> list[Callable[..., Any]]:
         """Every activity of every system's activity class; Temporal's own visibility (the
         stuck-case radar reads it) through the worker's client."""
         groups = (
-            TopdeskActivities(self.topdesk),
-            PayrollActivities(self.payroll, self.pseudonym_key),
+            TopdeskActivities(self.topdesk, self.seal),
+            PayrollActivities(self.payroll, self.pseudonym_key, self.seal),
             PensionActivities(self.pension),
             ArchiveActivities(self.archive),
             PortalActivities(self.portal),
@@ -122,7 +126,12 @@ def systems_from(settings: Settings) -> Systems:
             else "",
         ),
         pseudonym_key=settings.pseudonym_key_for_use(),
+        seal=seal_of(settings),
     )
+
+
+def seal_of(settings: Settings) -> IdentifierSeal:
+    return IdentifierSeal(settings.codec_keys_for_use(), settings.codec_active_key)
 
 
 async def run(settings: Settings) -> None:

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         WaitState,
         manager_rejected_problem,
     )
+    from domain.identifiers import changed
     from domain.new_hire import (
         CATEGORY,
         RECEIVED_REPLY,
@@ -151,7 +152,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         others = [
             label(field)
             for field in NewHireForm.model_fields
-            if field != "start_date" and getattr(form, field) != getattr(self.form, field)
+            if field != "start_date" and changed(getattr(self.form, field), getattr(form, field))
         ]
         self.form = form
         if others:

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from adapters.dfo.store import FaultKind, StubStore
 
@@ -45,10 +45,10 @@ class NewHire(BaseModel):
     """A new-hire registration, in DFØ's field names (dfo-domain.md §1.3)."""
 
     navn: str
-    fnr: str
+    fnr: str = Field(pattern=r"^[0-9]{11}$")  # as DFØ's API takes them: 11 digits, no spaces
     startdato: date
     sluttdato: date | None = None
-    kontonummer: str
+    kontonummer: str = Field(pattern=r"^[0-9]{11}$")
     dellonnsprosent: Decimal
     sakarkivnr: str
     organisasjon: str | None = None
