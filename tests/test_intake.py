@@ -1,4 +1,4 @@
-"""The webhook intake (workers/intake.py) in-process over ASGI, with a worker on the time-skipping
+"""The webhook intake (workers/intake/) in-process over ASGI, with a worker on the time-skipping
 test server, the TOPdesk simulator and the SAP stub behind it: one test per rule of the intake."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The intake's gate (workers/intake.py): the shared secret per source in a header or the URL,
+"""The intake's gate (workers/intake/): the shared secret per source in a header or the URL,
 the optional HMAC signature with its replay window, the body size limit, readiness, the OpenAPI
 document, and an access log that never holds a secret or the body."""
 
