@@ -87,6 +87,7 @@ async def test_unsealed_payloads_pass_through_on_the_way_in():
     [
         ({"k": OLD}, "other", "active codec key 'other'"),
         ({"k": b"short"}, "k", "5 bytes"),
+        ({"2027 jan": OLD}, "2027 jan", "key id '2027 jan'"),
     ],
 )
 def test_bad_keys_are_refused_at_construction(keys, active, message):

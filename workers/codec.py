@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -26,6 +27,8 @@ ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
 KEY_BYTES = 32
+# A key id is named in every sealed payload and sealed identifier (domain.identifiers.SEALED).
+KEY_ID_SHAPE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 
 class CodecKeyError(ValueError):
@@ -37,6 +40,8 @@ class EncryptionCodec(PayloadCodec):
 
     def __init__(self, keys: Mapping[str, bytes], active: str) -> None:
         for key_id, key in keys.items():
+            if not KEY_ID_SHAPE.fullmatch(key_id):
+                raise CodecKeyError(f"codec key id {key_id!r}: use letters, digits, '.', '_', '-'")
             if len(key) != KEY_BYTES:
                 raise CodecKeyError(f"codec key {key_id!r} is {len(key)} bytes, not {KEY_BYTES}")
         if active not in keys:
