@@ -91,20 +91,18 @@ async def test_the_stock_cli_shows_a_case_decoded_only_through_the_codec_server_
     sealed = show(dev_h, handle.id)
     assert sealed.returncode == 0, sealed.stderr
     assert "binary/encrypted" in encodings(payloads_of(sealed.stdout))
-    assert not holds(payloads_of(sealed.stdout), "8601 11 17947")
+    assert not holds(payloads_of(sealed.stdout), "2026/12345")
 
     opened = show(
         dev_h, handle.id, "--codec-endpoint", codec_server, "--codec-auth", f"Bearer {TOKEN}"
     )
     assert opened.returncode == 0, opened.stderr
     assert "binary/encrypted" not in encodings(payloads_of(opened.stdout))
-    assert holds(
-        payloads_of(opened.stdout), "8601 11 17947"
-    )  # the form, as the case handler reads it
+    assert holds(payloads_of(opened.stdout), "2026/12345")  # the form, as the case handler reads it
 
     wrong = ["--codec-auth", "Bearer x", "--command-timeout", "2s"]  # the CLI retries a 401
     refused = show(dev_h, handle.id, "--codec-endpoint", codec_server, *wrong)
-    assert refused.returncode != 0 and "8601" not in refused.stdout
+    assert refused.returncode != 0 and "2026/12345" not in refused.stdout
 
 
 async def sealed_body(settings: Settings | None = None) -> dict:
