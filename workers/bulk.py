@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetActivityRequest
 from temporalio.client import (
     Client,
@@ -214,12 +214,16 @@ async def _act(client: Client, row: CaseRow, request: Request, plan: _Plan) -> D
 
 
 async def _restart(client: Client, run: WorkflowHandle[Any, Any], action: OperatorAction) -> str:
-    """Start a closed run again: the same id, type, task queue and input (its raw payloads, so
-    the input is exactly the first run's), with the operator's action as its first signal."""
+    """Start a closed run again: the same id, type, task queue and input (its raw payloads,
+    opened by the codec, which the client seals again, so the input is exactly the first run's),
+    with the operator's action as its first signal."""
     started = (await run.fetch_history()).events[0].workflow_execution_started_event_attributes
+    payloads: Sequence[Payload] = started.input.payloads
+    if client.data_converter.payload_codec is not None:
+        payloads = await client.data_converter.payload_codec.decode(payloads)
     handle = await client.start_workflow(
         started.workflow_type.name,
-        args=[RawValue(payload) for payload in started.input.payloads],
+        args=[RawValue(payload) for payload in payloads],
         id=run.id,
         task_queue=started.task_queue.name,
         # A run started by someone else since `_plan` looked would only get the signal
