@@ -353,8 +353,9 @@ class _HistoryReader:
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             self.add(event, "ended", "completed")
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-            failure = event.workflow_execution_failed_event_attributes.failure.message
-            self.add(event, "ended", f"failed: {failure}")
+            # the type, as for an activity: the message is sealed, and may quote the case
+            failure = event.workflow_execution_failed_event_attributes.failure
+            self.add(event, "ended", f"failed: {_failure_kind(failure)}")
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
             self.add(event, "ended", "canceled")
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
