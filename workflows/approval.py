@@ -51,6 +51,10 @@ ESCALATION_PATCH = "escalation-ladder"
 # workflow.patched id: after asking the caller, read the case before showing it "I arbeid" again;
 # cases started before wrote the status first, which reopened a case the caller had just closed.
 READ_BEFORE_WORKING = "read-before-working"
+# A DFØ hint that came while the registration was still being written (the manager approved at
+# once) counts when the wait begins; before this patch it was dropped, and the case waited for
+# the next daily look at SAP.
+HINT_BEFORE_WAIT = "approval-hint-before-wait"
 CHECKING = "kontrollerer skjemaet"
 
 Request = TypeVar("Request")
@@ -126,7 +130,8 @@ class ManagerApproval:
         returns it as it stands afterwards (a process may move a date, and send it back).
         """
         timings = self.case.timings
-        self.hints = 0
+        if not workflow.patched(HINT_BEFORE_WAIT):
+            self.hints = 0
         self.case.progress.registration_id = registration.registration_id
         # due: when the case starts to climb the escalation ladder if the manager has not decided
         escalates = workflow.now() + timings.approval_reminder_after
