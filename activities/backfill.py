@@ -55,7 +55,7 @@ INTAKE_AUTH_FAILED = "IntakeAuthFailed"  # final: fix the secret
 INTAKE_REFUSED = "IntakeRefused"  # final for this case
 NO_INTAKE = "NoIntake"  # final: the worker was built without the intake's address
 
-# How a source signs, when the intake asks TOPdesk's events to be signed (workers/intake.py).
+# How a source signs, when the intake asks for it (workers/intake/security.py).
 TIMESTAMP_HEADER = "X-Saksflyt-Timestamp"
 SIGNATURE_HEADER = "X-Saksflyt-Signature"
 

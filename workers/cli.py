@@ -362,7 +362,9 @@ def _outbox_list(settings: Settings, args: argparse.Namespace) -> int:
     table = Table("id", "mottatt", "kilde", "sak", "forsøk", "siste feil", title="Utboks")
     for event in events:
         error = escape(event.last_error or "")
-        row = [str(event.id), _local(event.received), event.source, event.workflow_id]
+        # an unrouted event (TOPdesk was away) names its case, not yet a workflow
+        case = event.workflow_id or f"{event.case_number} (ikke rutet)"
+        row = [str(event.id), _local(event.received), event.source, case]
         table.add_row(*row, str(event.attempts), error)
     Console().print(table)
     return 0
