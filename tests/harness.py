@@ -26,7 +26,6 @@ from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import Employee, SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
-from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import TopdeskSimulator
 from domain.cases import (
     TOPDESK_STATUS_OF,
@@ -39,6 +38,7 @@ from domain.cases import (
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
 from domain.new_hire import NewHireInput, NewHireResult
+from workers.demo import submit_form
 from workers.temporal import binary, data_converter
 from workflows import search_attributes
 from workflows.extension import ExtensionWorkflow
@@ -134,16 +134,7 @@ class Harness:
 
     def submit(self, form: str = COMPLETE_FORM, category: str = "Nyansettelse") -> str:
         """The unit's HR sends a form in TOPdesk (as its request text); returns the case number."""
-        incident = self.topdesk.create_incident(
-            NewIncident(
-                caller_lookup={"email": "hr@ntnu.no"},
-                brief_description=category,
-                request=form.replace("\n", "<br>"),
-                category=Ref(name=category),
-                entry_type=Ref(name="Skjema"),
-            )
-        )
-        return incident.number
+        return submit_form(self.topdesk, category, form)
 
     def submit_extension(self, form: str = EXTENSION_FORM) -> str:
         """The form Forlengelse, for an employee in SAP until 30.06.2027."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.faults.exposure import identifiers_in_forms, in_clear
 
 
 def _free_ports(count: int) -> list[int]:
@@ -90,38 +91,10 @@ def test_no_identifier_of_the_demo_lies_in_clear_in_temporal_logs_outbox_or_quar
     its WAL, every log of the stack, the intake's outbox and the quarantine: none is there."""
     run, data = demo
     assert run.returncode == 0, run.stdout + run.stderr
-    identifiers = identifiers_in(data / "topdesk-simulator.db")
+    identifiers = identifiers_in_forms(data / "topdesk-simulator.db")
     assert len(identifiers) >= 12  # 5 forms: a name, a fødselsnummer and an account, two ways
-    searched = [
-        *data.glob("temporal.db*"),
-        *data.glob("logs/*"),
-        *data.glob("intake-outbox.db*"),
-        *data.glob("quarantine.db*"),
-    ]
-    assert {"temporal.db", "worker.log", "intake.log"} <= {path.name for path in searched}
-    found = {
-        (path.name, value)
-        for path in searched
-        for value in identifiers
-        if value.encode() in path.read_bytes()
-    }
-    assert found == set()
-
-
-def identifiers_in(simulator_db: Path) -> set[str]:
-    """The names, fødselsnumre and accounts written in the forms TOPdesk holds, each also as the
-    other spelling (spaced or compact)."""
-    text = simulator_db.read_bytes().decode(errors="replace").replace("\\u00f8", "ø")
-    values: set[str] = set()
-    for label, pattern in (
-        ("Navn", r"([A-ZÆØÅ][a-zæøå]+ [A-ZÆØÅ][a-zæøå]+)"),
-        ("Fødselsnummer", r"(\d{6}) ?(\d{5})\b"),
-        ("Kontonummer", r"(\d{4}) ?(\d{2}) ?(\d{5})\b"),
-    ):
-        for match in re.finditer(f"{label}: {pattern}", text):
-            parts = match.groups()
-            values |= {" ".join(parts), "".join(parts)}
-    return values
+    assert {path.name for path in data.glob("temporal.db*")} and list(data.glob("logs/*.log"))
+    assert in_clear(data, identifiers) == []
 
 
 def test_ctrl_c_stops_every_process_the_stack_started(stack_env: dict[str, str]):

@@ -45,6 +45,9 @@ def test_the_short_fault_run_loses_nothing_duplicates_nothing_and_stops_its_stac
     ):
         assert line in out, out
     assert re.findall(r"^  [A-Za-zØø ]+ +(\d+)$", out.split("duplicates")[1], re.M) == ["0"] * 7
+    assert re.search(r"^identifiers in clear 0 of [1-9]\d*$", out, re.M), out
+    assert re.search(r"^hostile requests +[1-9]\d*, answered 5xx 0$", out, re.M), out
+    assert re.search(r"^secret in log lines +0$", out, re.M), out
     for kill in ("worker kills", "Temporal kills", "intake kills", "TOPdesk kills"):
         assert re.search(rf"{kill} +[1-9]", out), out
     ports = {int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)", out)}

@@ -27,10 +27,10 @@ from temporalio.service import RPCError
 
 from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import Employee, SapStub
-from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
+from adapters.topdesk.port import TopdeskPort
 from domain.cases import CaseProgress, WaitState
-from workers.intake import new_hire_id, resignation_id
+from workers.intake import new_hire_id, resignation_id, topdesk_of
 from workers.settings import Settings
 from workflows.new_hire import NewHireWorkflow
 
@@ -77,6 +77,31 @@ def demo_cases() -> list[DemoCase]:
     ]
 
 
+def submit_form(topdesk: TopdeskPort, category: str, form: str) -> str:
+    """A unit's HR sends a form in TOPdesk: its answers, one line each, as the request text of a
+    new case of the form's category. Returns the case number."""
+    incident = topdesk.create_incident(
+        NewIncident(
+            caller_lookup={"email": "hr@ntnu.no"},
+            brief_description=category,
+            request=form.replace("\n", "<br>"),
+            category=Ref(name=category),
+            entry_type=Ref(name="Skjema"),
+        )
+    )
+    return incident.number
+
+
+def portal_of(settings: Settings) -> PortalStub:
+    """The DFØ portal stub as the stack's people use it: it tells the intake of each form."""
+    return PortalStub(
+        settings.portal_stub_path,
+        intake_url=f"{settings.intake_url}/webhooks/dfo",
+        secret=settings.webhook_secret.get_secret_value(),
+        secret_header=settings.webhook_secret_header,
+    )
+
+
 def demo_form(changes: dict[str, str]) -> str:
     """A form for a made-up person with a valid, fresh fødselsnummer each run."""
     fields = {
@@ -108,32 +133,15 @@ class Demo:
         self.settings = settings
         self.client = client
         self.console = console
-        self.topdesk = TopdeskClient(
-            settings.topdesk_url,
-            settings.topdesk_login,
-            settings.topdesk_app_password.get_secret_value(),
-        )
+        self.topdesk = topdesk_of(settings)
         self.sap = SapStub(settings.sap_stub_path)
-        self.portal = PortalStub(
-            settings.portal_stub_path,
-            intake_url=f"{settings.intake_url}/webhooks/dfo",
-            secret=settings.webhook_secret.get_secret_value(),
-            secret_header=settings.webhook_secret_header,
-        )
+        self.portal = portal_of(settings)
         self.cases = demo_cases()
 
     async def run(self) -> bool:
         """Submit every form and play along until each case has settled; True if all as expected."""
         for case in self.cases:
-            case.number = self.topdesk.create_incident(
-                NewIncident(
-                    caller_lookup={"email": "hr@ntnu.no"},
-                    brief_description="Nyansettelse",
-                    request=demo_form(case.changes),
-                    category=Ref(name="Nyansettelse"),
-                    entry_type=Ref(name="Skjema"),
-                )
-            ).number
+            case.number = submit_form(self.topdesk, "Nyansettelse", demo_form(case.changes))
             case.workflow_id = new_hire_id(case.number)
             self.console.print(f"[bold]{case.number}[/]  sendt inn: {case.title}")
         self.cases.append(self._resign())

@@ -25,12 +25,12 @@ from typing import Any, TypeVar
 import requests
 from temporalio.client import Client
 
-from adapters.dfo.portal import RESIGNATION_SUBMITTED, PortalStub
+from adapters.dfo.portal import RESIGNATION_SUBMITTED
 from adapters.dfo.sap import ApprovalState, Employee, SapStub, _person_key
-from adapters.topdesk.client import TopdeskClient
-from adapters.topdesk.models import NewIncident, Ref
 from domain import final_settlement, new_hire, resignation
 from tests.harness import SETTLEMENT_FORM, form_for_person
+from workers.demo import portal_of, submit_form
+from workers.intake import topdesk_of
 from workers.routing import ROUTES
 from workers.settings import Settings
 from workflows import search_attributes as sa
@@ -88,18 +88,9 @@ class People:
         self.tally = tally  # the faults
         self.notes: Counter[str] = Counter()  # what else happened, for the report
         self.topdesk_lock = topdesk_lock
-        self.topdesk = TopdeskClient(
-            settings.topdesk_url,
-            settings.topdesk_login,
-            settings.topdesk_app_password.get_secret_value(),
-        )
+        self.topdesk = topdesk_of(settings)
         self.sap = SapStub(settings.sap_stub_path)
-        self.portal = PortalStub(
-            settings.portal_stub_path,
-            intake_url=f"{settings.intake_url}/webhooks/dfo",
-            secret=settings.webhook_secret.get_secret_value(),
-            secret_header=settings.webhook_secret_header,
-        )
+        self.portal = portal_of(settings)
         self.cases: list[Case] = []
         self.resends: list[Resend] = []
         self.seen_deliveries: set[int] = set()
@@ -139,16 +130,7 @@ class People:
         case.key = self._resign(case).id
 
     def _form(self, category: str, form: str) -> str:
-        incident = self.topdesk.create_incident(
-            NewIncident(
-                caller_lookup={"email": "hr@ntnu.no"},
-                brief_description=category,
-                request=form.replace("\n", "<br>"),
-                category=Ref(name=category),
-                entry_type=Ref(name="Skjema"),
-            )
-        )
-        return incident.number
+        return submit_form(self.topdesk, category, form)
 
     def _resign(self, case: Case) -> Any:
         form = self.portal.submit_resignation(
