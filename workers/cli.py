@@ -3,6 +3,7 @@
     saksflyt dev [--demo] [--once]   the embedded stack on loopback (and the demo)
     saksflyt worker | intake | simulator | codec-server   one process of the stack
     saksflyt codec-key               a new payload key (base64) for SAKSFLYT_CODEC_KEYS
+    saksflyt healthcheck [URL]       exit 0 if URL (or $HEALTHCHECK_URL) answers 2xx
     saksflyt replay FILE...          replay recorded histories against this code
     saksflyt schedules               create or update the schedules (end-date watch, quarterly
                                      follow-up, TOPdesk backfill) on the configured cluster
@@ -81,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     replay = command("replay", _replay, "replay recorded histories against this code")
     replay.add_argument("files", nargs="+", type=Path, help="history JSON files")
     command("schedules", _schedules, "create or update the schedules on the configured cluster")
+    probe = command("healthcheck", _healthcheck, "exit 0 if URL answers 2xx (container probes)")
+    probe.add_argument("url", nargs="?", help="default: $HEALTHCHECK_URL (none: exit 0)")
 
     held = commands.add_parser("quarantine", help="the intake's quarantine: list, show, redrive")
     actions = held.add_subparsers(required=True, metavar="action")
@@ -266,6 +269,23 @@ def _schedules(settings: Settings, args: argparse.Namespace) -> int:
     for line in done:
         print(line)
     return 0
+
+
+def _healthcheck(settings: Settings, args: argparse.Namespace) -> int:
+    """The image's HEALTHCHECK (docker/Dockerfile): each role names its own URL in HEALTHCHECK_URL
+    (the intake's and the codec server's /healthz, the worker's /metrics); a one-shot command
+    (schedules, the operator CLI) names none and is healthy while it runs."""
+    import urllib.request
+
+    url = args.url or os.environ.get("HEALTHCHECK_URL", "")
+    if not url:
+        return 0
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return 0 if 200 <= response.status < 300 else 1
+    except OSError as error:  # refused, timed out, or an HTTP error status
+        print(f"{url}: {error}", file=sys.stderr)
+        return 1
 
 
 def _replay(settings: Settings, args: argparse.Namespace) -> int:

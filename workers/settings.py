@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,15 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 class Settings(BaseSettings):
     """Every setting saksflyt reads; the README lists them. Defaults fit `saksflyt dev`."""
 
-    model_config = SettingsConfigDict(env_prefix="SAKSFLYT_", env_file=".env", extra="ignore")
+    # Secrets may also come as files (docker/compose.yaml mounts them at /run/secrets): the folder
+    # named by SAKSFLYT_SECRETS_DIR holds one file per setting, named `saksflyt_<field>` (e.g.
+    # saksflyt_webhook_secret; any case), its content the value. The environment wins over a file.
+    model_config = SettingsConfigDict(
+        env_prefix="SAKSFLYT_",
+        env_file=".env",
+        extra="ignore",
+        secrets_dir=os.environ.get("SAKSFLYT_SECRETS_DIR") or None,
+    )
 
     data_dir: Path = Path(".saksflyt")
     temporal_address: str = "127.0.0.1:7233"
