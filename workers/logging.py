@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from domain.identifiers import IDENTIFIER_SHAPE
+from workers.tracing import workflow_fields
 
 MASK = "*" * 11
 
@@ -39,6 +40,19 @@ def mask_identifiers(
     return {key: masked(value) for key, value in event.items()}
 
 
+def temporal_activity_fields(
+    logger: Any, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Temporal's own lines about an activity, such as its failure (written after the activity
+    returned, outside `CaseLogContext`), name its workflow, run and case as the activity's lines
+    do: the SDK puts the activity's info on the record."""
+    info = getattr(event.get("_record"), "temporal_activity", None)
+    if isinstance(info, dict) and "workflow_id" not in event:
+        names = (info.get("workflow_id"), info.get("workflow_run_id"), info.get("activity_type"))
+        event.update(workflow_fields(*names))
+    return event
+
+
 def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
     console = log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
@@ -48,6 +62,7 @@ def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> No
     )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
+        temporal_activity_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

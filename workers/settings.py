@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # Prometheus metrics of the worker (SDK metrics and the business gauges); empty: off.
     metrics_address: str = "127.0.0.1:9464"
     metrics_every_seconds: float = 30.0
+    # OpenTelemetry traces (workers/tracing.py) to an OTLP/HTTP collector at this base URL, e.g.
+    # http://otel-collector:4318; empty: off (no span is made). The standard OTEL_EXPORTER_OTLP_*
+    # variables set its headers, certificate and timeout, OTEL_SERVICE_NAME the service's name.
+    otlp_endpoint: str = ""
 
     simulator_port: int = 8700
     log_format: str = "auto"  # "console", "json" or "auto" (console on a terminal)

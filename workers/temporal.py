@@ -20,6 +20,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
+from workers import tracing
 from workers.codec import EncryptionCodec
 from workers.settings import Settings
 
@@ -55,6 +56,7 @@ async def connect(
         retry_config=retry_config,
         lazy=lazy,
         runtime=runtime,
+        interceptors=tracing.interceptors(settings),
         **options,
     )
 

@@ -29,6 +29,7 @@ from adapters.topdesk.port import TopdeskPort
 from workers.metrics import CaseGauges, prometheus_runtime, refresh_every
 from workers.settings import DEV_PSEUDONYM_KEY, Settings
 from workers.temporal import connect
+from workers.tracing import CaseLogContext
 from workflows.backfill import Backfill
 from workflows.end_date_watch import EndDateWatch
 from workflows.extension import ExtensionWorkflow
@@ -101,6 +102,9 @@ def build_worker(client: Client, task_queue: str, systems: Systems, **options: A
         activities=systems.activities(client),
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        # Every activity's log lines name its workflow, run and case (the client's tracing, if
+        # on, comes first: then they name the trace too).
+        interceptors=[CaseLogContext(), *options.pop("interceptors", [])],
         **options,
     )
 

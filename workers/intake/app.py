@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 
 from adapters.topdesk.errors import TopdeskError
 from adapters.topdesk.port import TopdeskPort
+from workers import tracing
 from workers.intake.accept import Acceptor
 from workers.intake.delivery import topdesk_of
 from workers.intake.gate import RequestGate
@@ -114,7 +115,12 @@ def create_app(
 
     # No redirect from `/webhooks/topdesk/` (an empty secret segment): a 404, not an invitation
     # to post again elsewhere.
-    app = FastAPI(title="saksflyt intake", lifespan=lifespan, redirect_slashes=False)
+    app = FastAPI(
+        title="saksflyt intake",
+        lifespan=lifespan,
+        redirect_slashes=False,
+        telemetry=tracing.FASTAPI_TELEMETRY,
+    )
     app.add_middleware(
         RequestGate,
         max_bytes=settings.webhook_max_bytes,
@@ -122,6 +128,7 @@ def create_app(
         routes=app.router.routes,
     )
     redact_uvicorn_access_log(app.router.routes)
+    tracing.instrument(app, settings)  # a span per request, when tracing is on
     acceptor = Acceptor(settings, lambda: app.state.client, threads, outbox, quarantine)
     app.state.drainer = acceptor.drainer
     app.state.acceptor = acceptor
