@@ -7,10 +7,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaTarget
 from workers.codec import parse_key
+from workers.temporal_config import TemporalEnvConfig
 
 WebhookSource = Literal["topdesk", "dfo"]
 # The pseudonym key of `saksflyt dev` and the tests; anyone can hash 10^8 employee numbers with
@@ -38,6 +44,18 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".saksflyt")
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # A real cluster's TLS (mTLS) and API key. These, the address and the namespace may also come
+    # from temporalio's environment configuration, as the `temporal` CLI reads it (TEMPORAL_*,
+    # TOML profiles; workers/temporal_config.py); SAKSFLYT_* wins. A certificate or key is a file
+    # or the PEM itself. `temporal_tls` None: on once any of them or an API key is given.
+    temporal_tls: bool | None = None
+    temporal_tls_server_ca_cert: str = ""
+    temporal_tls_client_cert: str = ""
+    temporal_tls_client_key: SecretStr = SecretStr("")
+    temporal_tls_server_name: str = ""
+    temporal_api_key: SecretStr = SecretStr("")
+    # How long a process waits for Temporal to answer its first call before it says why not.
+    temporal_connect_timeout_seconds: float = 10.0
     temporal_ui_port: int = 8233
     task_queue: str = "saksflyt"
 
@@ -104,6 +122,25 @@ class Settings(BaseSettings):
 
     simulator_port: int = 8700
     log_format: str = "auto"  # "console", "json" or "auto" (console on a terminal)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings' own order, then the `temporal` CLI's configuration (TEMPORAL_*
+        variables over its TOML profile) for the Temporal fields, then the defaults."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            TemporalEnvConfig(settings_cls),
+        )
 
     @field_validator("sla_targets", "wait_limits", mode="after")
     @classmethod

@@ -7,10 +7,12 @@ only with pydantic's, and every payload is sealed by the codec under the setting
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import shutil
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from temporalio.service import RetryConfig
 from workers import tracing
 from workers.codec import EncryptionCodec
 from workers.settings import Settings
+from workers.temporal_config import ConnectFailed, problem, tls_config
 
 
 def data_converter(settings: Settings | None = None) -> DataConverter:
@@ -47,11 +50,16 @@ async def connect(
 ) -> Client:
     """`lazy`: connect on the first call, so that a process (the intake) can start, and take
     webhooks into its outbox, while Temporal is down. `identity` names who acts in the history
-    of what this client does (an operator's CLI); `runtime` carries the worker's metrics."""
+    of what this client does (an operator's CLI); `runtime` carries the worker's metrics.
+    Address, namespace, TLS and API key come from the settings (README, "Settings"); a failure
+    raises `ConnectFailed`, in one line, within `temporal_connect_timeout_seconds`."""
     options: dict[str, Any] = {"identity": identity} if identity else {}
-    return await Client.connect(
+    tls = tls_config(settings)
+    connecting = Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        tls=tls,
+        api_key=settings.temporal_api_key.get_secret_value() or None,
         data_converter=data_converter(settings),
         retry_config=retry_config,
         lazy=lazy,
@@ -59,6 +67,20 @@ async def connect(
         interceptors=tracing.interceptors(settings),
         **options,
     )
+    return await within(settings.temporal_connect_timeout_seconds, connecting, tls is not False)
+
+
+async def within(seconds: float, connecting: Awaitable[Client], tls: bool) -> Client:
+    """The connection, or `ConnectFailed` naming why not. Bounded, since a TLS client facing a
+    server that accepts and never answers waits for minutes; the SDK's message is a Rust
+    error's debug text, which no operator should have to read."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await connecting
+    except TimeoutError:
+        raise ConnectFailed(f"no answer within {seconds:g} s") from None
+    except RuntimeError as error:
+        raise ConnectFailed(problem(error, tls)) from None
 
 
 # The intake must answer within a webhook sender's timeout (a few seconds), so that a sender
