@@ -118,9 +118,13 @@ def activity_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, A
     """The JSON log lines about an activity: written while it runs (as Temporal's activity
     context tells, not what the lines carry), and Temporal's own on its activity logger. The
     adapters log at DEBUG, so that each TOPdesk call writes one; `_logger` names the writer."""
+    root = logging.getLogger()
+    before = (root.level, root.handlers[:])
     configure_logging("json", logging.INFO)
+    # No logger may keep this configuration once the test is over (later tests capture theirs).
+    structlog.configure(cache_logger_on_first_use=False)
     logging.getLogger("adapters").setLevel(logging.DEBUG)
-    handler = logging.getLogger().handlers[0]
+    handler = root.handlers[0]
     render = handler.format
     lines: list[dict[str, Any]] = []
 
@@ -133,8 +137,8 @@ def activity_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, A
     monkeypatch.setattr(handler, "format", format)
     yield lines
     structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
-    logging.getLogger().setLevel(logging.WARNING)
+    root.setLevel(before[0])
+    root.handlers[:] = before[1]
     logging.getLogger("adapters").setLevel(logging.NOTSET)
 
 
