@@ -119,6 +119,16 @@ def test_a_fault_injected_by_another_process_reaches_this_one(tmp_path):
         SapStub(tmp_path / "sap.db").approval_status("NH-000001")
 
 
+def test_cleared_faults_are_suffered_no_more(tmp_path):
+    """An outage over: faults not yet suffered are forgotten (the fault suite's settle phase)."""
+    sap = SapStub(tmp_path / "sap.db")
+    sap.inject_fault("unavailable", times=5)
+    with pytest.raises(PayrollUnavailable):
+        sap.register_new_hire(hire(), "a")
+    sap.store.clear_faults()
+    assert sap.register_new_hire(hire(), "a").id
+
+
 def test_the_stub_keeps_no_fodselsnummer(tmp_path):
     SapStub(tmp_path / "sap.db").register_new_hire(hire(), "a")
     assert b"15038510190" not in (tmp_path / "sap.db").read_bytes()

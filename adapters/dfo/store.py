@@ -69,6 +69,11 @@ class StubStore:
                 (kind, times, seconds),
             )
 
+    def clear_faults(self) -> None:
+        """Forget every fault not yet suffered: the outage is over."""
+        with self.transaction() as db:
+            db.execute("delete from faults")
+
     def suffer_faults(self, unavailable: Exception) -> None:
         """Apply the oldest pending fault, if any: sleep, or raise `unavailable`."""
         with self.transaction() as db:

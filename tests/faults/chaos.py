@@ -63,13 +63,25 @@ class Chaos:
         await asyncio.gather(self._kill_workers(stop), self._faults(stop), self._supervise(stop))
 
     async def restore(self) -> None:
-        """After the chaos: every process up, TOPdesk answering (the stubs' faults are counted
-        down by the calls they fail)."""
+        """After the chaos: every process up, TOPdesk answering, and the DFØ-side stubs' faults
+        not yet suffered forgotten (counted down only by the calls they fail, a few could
+        otherwise meet one case's retries, each further apart, long after the chaos)."""
         self.held.clear()
         for name in SERVICES:
             if not self.stack.alive(name):
                 await self._restart(name)
         await asyncio.to_thread(self._topdesk_faults, None)
+        await asyncio.to_thread(self._dfo_faults_cleared)
+
+    def _dfo_faults_cleared(self) -> None:
+        s = self.settings
+        for stub in (
+            SapStub(s.sap_stub_path),
+            SpkStub(s.spk_stub_path),
+            ArchiveStub(s.archive_stub_path),
+            PortalStub(s.portal_stub_path),
+        ):
+            stub.store.clear_faults()
 
     # -- the loops -----------------------------------------------------------------------
     async def _kill_workers(self, stop: asyncio.Event) -> None:
