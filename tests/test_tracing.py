@@ -276,6 +276,13 @@ def test_the_case_is_found_in_the_input_else_in_the_workflow_id(
     }
 
 
+def test_the_provider_from_the_settings_names_the_service(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    provider = tracing.tracer_provider(Settings(otlp_endpoint="http://127.0.0.1:4318"))
+    assert provider.resource.attributes["service.name"] == "saksflyt"
+    provider.shutdown()  # nothing was sent: no collector is needed here
+
+
 def test_the_endpoint_setting_is_the_collectors_base_url():
     assert tracing.traces_url("http://collector:4318") == "http://collector:4318/v1/traces"
     assert tracing.traces_url("http://collector:4318/") == "http://collector:4318/v1/traces"
