@@ -19,9 +19,14 @@ WRITTEN = [FNR, "150385 10190", D_NUMBER, ACCOUNT, "8601 11 17947", "8601.11.179
 
 @pytest.fixture(autouse=True)
 def _logging_restored():
+    """Each test configures logging its own way; the tests after it find it as it was."""
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     yield
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.mark.parametrize("value", WRITTEN)
