@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     temporal_connect_timeout_seconds: float = 10.0
     temporal_ui_port: int = 8233
     task_queue: str = "saksflyt"
+    # The worker's tuning (README, "Settings"; figures from `make bench`). A case's workflow task
+    # is milliseconds of CPU, so a few at once keep a core busy; activities wait on TOPdesk and SAP,
+    # so more of them run at once, each on a thread. Cached workflows answer the next task without
+    # a replay, at about 60 KB each: the cache is what an idle worker's memory is made of.
+    worker_max_concurrent_workflow_tasks: int = 100
+    worker_max_concurrent_activities: int = 20
+    worker_max_cached_workflows: int = 10_000
+    worker_workflow_pollers: int = 5
+    worker_activity_pollers: int = 5
 
     topdesk_url: str = "http://127.0.0.1:8700"
     topdesk_login: str = "saksflyt"

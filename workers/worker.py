@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.archive import ArchiveActivities
 from activities.backfill import BackfillActivities, Intake
@@ -94,19 +94,38 @@ class Systems:
 
 
 def build_worker(client: Client, task_queue: str, systems: Systems, **options: Any) -> Worker:
-    """A worker for `task_queue`; tests call this too, with their own adapters and options."""
+    """A worker for `task_queue`; tests call this too, with their own adapters and options
+    (`worker_tuning(settings)` among them: the SDK's defaults otherwise)."""
+    # Activities are sync (requests, SQLite): one thread each, as many as may run at once.
+    at_once = options.pop("max_concurrent_activities", MAX_CONCURRENT_ACTIVITIES)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=systems.activities(client),
-        activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
-        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        activity_executor=ThreadPoolExecutor(at_once),
+        max_concurrent_activities=at_once,
         # Every activity's log lines name its workflow, run and case (the client's tracing, if
         # on, comes first: then they name the trace too).
         interceptors=[CaseLogContext(), *options.pop("interceptors", [])],
         **options,
     )
+
+
+def worker_tuning(settings: Settings) -> dict[str, Any]:
+    """The Worker options the settings tune (README, "Settings"), for `build_worker`; the bench
+    gives its bare baseline the same ones, so a ratio compares code, not tuning."""
+    return {
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_pollers
+        ),
+        "activity_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_activity_pollers
+        ),
+    }
 
 
 def systems_from(settings: Settings) -> Systems:
@@ -144,7 +163,8 @@ async def run(settings: Settings) -> None:
     client, so the SDK never makes a default one whose metrics no one scrapes."""
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect(settings, runtime=runtime)
-    async with build_worker(client, settings.task_queue, systems_from(settings)):
+    tuning = worker_tuning(settings)
+    async with build_worker(client, settings.task_queue, systems_from(settings), **tuning):
         if runtime is None:
             await asyncio.Event().wait()
             return
