@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
+# pytest-xdist processes: most tests wait on servers (Temporal, the simulator, the stack), so four
+# keep two cores busy; TEST_WORKERS=0 runs in one process (e.g. to debug).
+TEST_WORKERS ?= 4
 
 .PHONY: run test install bench bench-watch bench-slow-topdesk faults record-histories clean
 
@@ -16,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain workflows activities adapters workers
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(ARGS)
 
 install: $(STAMP)
 
