@@ -1,6 +1,7 @@
 """More paths of the new-hire and extension routines for the replay corpus: the escalation ladder,
 a withdrawal that undoes the registration in SAP, an end date moved while the manager decides, and
-the stuck-case radar and an operator acting on a case.
+the stuck-case radar and an operator acting on a case, and a case of another category handed on
+to its own process.
 """
 
 from __future__ import annotations
@@ -82,7 +83,22 @@ async def end_date_moved_while_approving(h: Harness) -> WorkflowHandle:
     return handle
 
 
+async def hands_a_case_of_another_category_on(h: Harness) -> WorkflowHandle:
+    """A "created" webhook named the wrong category: the new hire finds an extension's form,
+    starts the extension's workflow for the case, and ends; the extension runs to its end."""
+    number = h.submit_extension()
+    handle = await h.start(number)
+    await handle.result()
+    extension = h.client.get_workflow_handle(f"extension-{number}")
+    h.started.append(extension)
+    await h.wait_state(extension, WaitState.AWAITING_APPROVAL)
+    await h.decide(extension)
+    await extension.result()
+    return handle
+
+
 SCENARIOS = {
+    "new_hire/hands_a_case_of_another_category_on": hands_a_case_of_another_category_on,
     "new_hire/escalated_then_approved": escalated_then_approved,
     "new_hire/withdrawn_after_registration": withdrawn_after_registration,
     "new_hire/flagged_by_the_radar_then_approved": flagged_by_the_radar_then_approved,

@@ -41,6 +41,11 @@ class Route:
         key = incident.external_number if self.by_external_number else incident.number
         return f"{self.prefix}-{key}" if key else None
 
+    def case_workflow_id(self, case_number: str) -> str | None:
+        """The workflow id of a case this process's form starts, from its number alone; None
+        for a process found by the case's external number (which only TOPdesk knows)."""
+        return None if self.by_external_number else f"{self.prefix}-{case_number}"
+
     def start_input(self, case_number: str) -> BaseModel | None:
         return self.input_type(case_number=case_number) if self.input_type else None
 
@@ -65,6 +70,15 @@ ROUTES: dict[str, Route] = {
         "resignation", by_external_number=True, category=resignation.CATEGORY
     ),
 }
+
+
+def route_named(category: str | None) -> Route | None:
+    """The process a created case's webhook names by its category, when it can be started on
+    that word alone: a process a TOPdesk form starts, keyed on the case number."""
+    route = ROUTES.get(category or "")
+    if route is None or route.run is None or route.by_external_number:
+        return None
+    return route
 
 
 def route_of(incident: Incident) -> Route | None:

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sla import SlaClock, clock_in, waited
     from workflows import search_attributes as sa
+from workflows.handoff import HAND_OFF, hand_off
 
 TOPDESK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -106,6 +107,8 @@ class CaseConversation:
         self.unread_events = 0
         self.topdesk_status: str | None = None
         self._seen: set[str] = set()
+        self._events: list[CaseEvent] = []  # the caller's, for a hand-off to the right process
+        self._read_before = False
         self._undo: list[tuple[str, Undo]] = []
 
     def first_time(self, event_id: str) -> bool:
@@ -118,6 +121,7 @@ class CaseConversation:
     def on_event(self, event: CaseEvent) -> None:
         if self.first_time(event.event_id):
             self.unread_events += 1
+            self._events.append(event)
 
     async def move_to(self, state: WaitState, detail: str, due: datetime | None = None) -> None:
         """Enter a wait state and show it as the TOPdesk processing status. The search attributes
@@ -206,9 +210,13 @@ class CaseConversation:
             summary=f"TOPdesk: les sak {self.case_number}",
         )
         self.topdesk_status = snapshot.status
+        first, self._read_before = not self._read_before, True
         if snapshot.category != self.category:
-            # Not this process's form (a webhook for another case): leave the case untouched.
+            # Not this process's form (a webhook that named the wrong category): leave the case
+            # untouched, and on the first read hand it to its own process (`workflows/handoff.py`).
             workflow.logger.warning("case is not %s but %s", self.category, snapshot.category)
+            if first and workflow.patched(HAND_OFF):
+                await hand_off(snapshot.category, self.case_number, self.timings, self._events)
             raise CaseClosed(CaseOutcome.NOT_APPLICABLE)
         if snapshot.closed:
             raise CaseClosed(CaseOutcome.WITHDRAWN)  # the caller closed it: nothing more to do

@@ -1,10 +1,12 @@
 """The webhook intake: TOPdesk and DFØ events in, workflows started or signalled.
 
 A webhook is a hint (DESIGN.md, "Webhooks are hints"): the intake checks the shared secret and
-the body's shape, reads the case from TOPdesk to learn its category and so its process
-(`workers/routing.py`), then starts or signals that process's workflow, which re-reads the case
-before it acts. The workflow id is the business key, so a repeated "created" webhook finds the
-running (or finished) workflow instead of starting a second one. An event that cannot be routed
+the body's shape, learns the case's category and so its process (`workers/routing.py`), then
+starts or signals that process's workflow, which re-reads the case before it acts. A "created"
+webhook that names a known category is routed by it (the workflow hands a case of another
+category to its own process); any other event is routed by reading the case from TOPdesk. The
+workflow id is the business key, so a repeated "created" webhook finds the running (or finished)
+workflow instead of starting a second one. An event that cannot be routed
 (a category no process handles, a case TOPdesk does not know) is answered 202 and quarantined
 (`workers/quarantine.py`; one row per distinct event, with a cap: full, a new event is a 503).
 While Temporal is unreachable a routed event is answered 202 "queued" and kept in the outbox
