@@ -11,7 +11,8 @@ sends the webhook over HTTP on loopback to the intake with the category named, a
 action sequence templates it (authenticated, validated, routed by the category, then started);
 "intake_read" sends it without, so the intake reads the case from the TOPdesk simulator to route
 it. No worker runs, so each measures the way to "workflow started" and nothing after it. The
-intake runs in this process (a thread of its own), so the driver's HTTP client weighs on it too.
+intake runs as `saksflyt intake` in a process of its own, as deployed; the driver, the dev server
+and the simulator share the machine's two cores with it.
 Afterwards every case's workflow is looked up: lost = cases sent whose workflow does not exist.
 """
 
@@ -19,19 +20,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -41,9 +44,8 @@ from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
 from domain.new_hire import NewHireInput
-from workers.intake import create_app, topdesk_of
+from workers.intake import topdesk_of
 from workers.logging import configure_logging
-from workers.quarantine import Quarantine
 from workers.settings import Settings
 from workers.temporal import binary, data_converter
 from workflows import search_attributes
@@ -100,14 +102,46 @@ async def lost(client: Client, workflow_ids: list[str]) -> int:
     return missing
 
 
-def serve_intake(app: object, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return server
+@contextlib.contextmanager
+def intake_process(settings: Settings, temporal_address: str) -> Iterator[int]:
+    """`saksflyt intake` as deployed: a process of its own, so that its work and the driver's
+    do not share one interpreter; yields its port. Its log is `intake.log` in the data dir."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "SAKSFLYT_TEMPORAL_ADDRESS": temporal_address,
+        "SAKSFLYT_INTAKE_PORT": str(port),
+        "SAKSFLYT_TASK_QUEUE": settings.task_queue,
+        "SAKSFLYT_WEBHOOK_SECRET": SECRET,
+        "SAKSFLYT_DATA_DIR": str(settings.data_dir),
+        "SAKSFLYT_TOPDESK_URL": settings.topdesk_url,
+        "SAKSFLYT_TOPDESK_LOGIN": settings.topdesk_login,
+        "SAKSFLYT_TOPDESK_APP_PASSWORD": settings.topdesk_app_password.get_secret_value(),
+        "SAKSFLYT_LOG_FORMAT": "json",
+    }
+    with (settings.data_dir / "intake.log").open("ab") as log:
+        intake = subprocess.Popen(
+            [sys.executable, "-m", "workers.cli", "intake"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/healthz", intake)
+        yield port
+    finally:
+        intake.terminate()
+        intake.wait(10)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).is_success:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the intake did not start (exit {process.poll()}); see its log")
 
 
 def free_port() -> int:
@@ -142,18 +176,10 @@ async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
             numbers = {phase: _incidents(topdesk, cases) for phase in PHASES[1:]}
             numbers["bare"] = numbers["intake"]  # bare starts use ids of their own
 
-            async def connect() -> Client:
-                return env.client
-
-            port = free_port()
-            quarantine = Quarantine(scratch / "quarantine.db")
-            server = serve_intake(create_app(settings, connect, topdesk, quarantine), port)
-            try:
+            with intake_process(settings, env.client.service_client.config.target_host) as port:
                 phases = await _rounds(env.client, settings, port, numbers, concurrency)
                 expected = [f"new-hire-{n}" for n in numbers["intake"] + numbers["intake_read"]]
                 missing = await lost(env.client, expected)
-            finally:
-                server.should_exit = True
     finally:
         await env.shutdown()
     return _figures(phases, cases, concurrency, missing)
