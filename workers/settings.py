@@ -58,13 +58,13 @@ class Settings(BaseSettings):
     temporal_connect_timeout_seconds: float = 10.0
     temporal_ui_port: int = 8233
     task_queue: str = "saksflyt"
-    # The worker's tuning (README, "Settings"; figures from `make bench`). A case's workflow task
-    # is milliseconds of CPU, so a few at once keep a core busy; activities wait on TOPdesk and SAP,
-    # so more of them run at once, each on a thread. Cached workflows answer the next task without
-    # a replay, at about 60 KB each: the cache is what an idle worker's memory is made of.
+    # The worker's tuning (README, "Settings"; figures from `make bench`). Activities wait on
+    # TOPdesk and SAP, each on a thread of its own. A cached case answers its next task without a
+    # replay, at about 250 KB of worker memory (bench/scale.py): 2,500 of them, plus the worker
+    # itself, stay within 1 GB however many cases are open; an evicted case is replayed instead.
     worker_max_concurrent_workflow_tasks: int = 100
     worker_max_concurrent_activities: int = 20
-    worker_max_cached_workflows: int = 10_000
+    worker_max_cached_workflows: int = 2_500
     worker_workflow_pollers: int = 5
     worker_activity_pollers: int = 5
 
