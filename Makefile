@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.intake_load $(ARGS)
+	$(BIN)/python -m bench $(ARGS)
 
 bench-watch: $(STAMP)
 	$(BIN)/python -m bench.watch_load $(ARGS)

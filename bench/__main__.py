@@ -7,8 +7,9 @@
 
 Each benchmark measures saksflyt against a baseline in the same run and reports ratios; this
 prints each one's own report, then one table of every figure, and writes
-`<out>/bench-<date>-<commit>.json` with the machine (cores, memory, CPU model), the date and the
-git commit. A benchmark whose module cannot be imported is skipped with a note.
+`<out>/bench-<date>-<commit>.json` (`.saksflyt/bench/` unless `--out`) with the machine (cores,
+memory, CPU model), the date and the git commit. A benchmark whose module cannot be imported is
+skipped with a note.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=20, help="case_throughput, intake_load")
     parser.add_argument("--scale-sizes", default="1000,5000,10000")
     parser.add_argument("--plot", type=Path, default=Path("docs/scale.png"))
-    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument("--out", type=Path, default=Path(".saksflyt/bench"))
     options = parser.parse_args(argv)
     wanted = {name for name in options.only.split(",") if name}
     unknown = wanted - {b.name for b in BENCHES}
@@ -119,9 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging("console", logging.WARNING)  # a line per activity would drown the figures
     results = {b.name: run(b, options) for b in BENCHES if not wanted or b.name in wanted}
     print(table(results))
-    record = {"machine": machine(), "commit": commit(), "results": results}
+    host, head = machine(), commit()
+    record = {"machine": host, "commit": head, "results": results}
     options.out.mkdir(parents=True, exist_ok=True)
-    path = options.out / f"bench-{record['machine']['today']}-{record['commit']}.json"
+    path = options.out / f"bench-{host['today']}-{head}.json"
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     print(f"written: {path}")
 

@@ -144,7 +144,7 @@ def bare_worker(
     @activity.defn(name=STEP)
     def step(name: str) -> str:
         if name == "register":
-            registered.notify(activity.info().workflow_id, "R")
+            registered.notify(activity.info().workflow_id or "", "R")
         return name
 
     tuning = worker_tuning(settings)
