@@ -221,8 +221,13 @@ def _intake(settings: Settings, args: argparse.Namespace) -> int:
 def _simulator(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.topdesk import simulator
 
+    # The host is the one the stack reaches TOPdesk at; the port is SAKSFLYT_SIMULATOR_PORT when
+    # that is set, else the port of SAKSFLYT_TOPDESK_URL (both 8700 by default). Logging is the
+    # project's, set up by `main` before this runs.
     host_port = settings.topdesk_url.rsplit("//", 1)[-1]
     host, port = host_port.rsplit(":", 1)
+    if "simulator_port" in settings.model_fields_set:
+        port = str(settings.simulator_port)
     return simulator.main(
         [
             "--db", str(settings.simulator_path),
