@@ -17,6 +17,7 @@ from starlette.routing import Route
 from . import catalog
 from .catalog import Choices
 from .config import API_VERSION, ApiError
+from .fields import int_param
 from .fiql import FiqlFields, parse_fiql
 from .paging import page_of, paged
 from .store import Store
@@ -141,7 +142,7 @@ class DirectoryApi:
     def _operator_group_lookup(self, call: Call) -> Reply:
         """``/operatorgroups/lookup?name=<prefix>&$top=``: ``{"results": [{id, name}]}``."""
         prefix = call.params.get("name", "").casefold()
-        top = int(call.params.get("$top") or 1000)
+        top = int_param(call.params, "$top", 1000, 1, 10000)
         found = [
             {"id": g["id"], "name": g["groupName"]}
             for g in catalog.operator_groups()
