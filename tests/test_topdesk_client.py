@@ -139,13 +139,13 @@ def test_the_operator_groups_are_read_once_and_again_only_for_a_name_not_seen(si
 
 
 def test_a_group_added_since_the_first_read_is_found(simulator, monkeypatch):
-    from adapters.topdesk import simulator as module
+    from adapters.topdesk.simulator import catalog
 
     topdesk = TopdeskClient(simulator.url, simulator.config.login, simulator.config.app_password)
     number = new_case(topdesk)
     topdesk.set_operator_group(number, "Brukerstøtte lønn og HR")
-    added = [g.name for g in module._OPERATOR_GROUPS.items] + ["Ny gruppe"]
-    monkeypatch.setattr(module, "_OPERATOR_GROUPS", module._Choices.named("operatorGroup", added))
+    added = [g.name for g in catalog.OPERATOR_GROUPS.items] + ["Ny gruppe"]
+    monkeypatch.setattr(catalog, "OPERATOR_GROUPS", catalog.Choices.named("operatorGroup", added))
     assert topdesk.set_operator_group(number, "Ny gruppe").operator_group.name == "Ny gruppe"
 
 

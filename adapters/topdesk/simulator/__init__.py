@@ -25,12 +25,6 @@ Run standalone with ``python -m adapters.topdesk.simulator --db sim.db`` or ``sa
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
-from . import catalog
-from .catalog import Choices as _Choices
 from .config import API_PREFIX, API_VERSION, ApiError, FaultRule, SimulatorConfig, WebhookConfig
 from .dates import format_date, parse_date
 from .server import TopdeskSimulator, main
@@ -47,22 +41,3 @@ __all__ = [
     "main",
     "parse_date",
 ]
-
-_OPERATOR_GROUPS = catalog.OPERATOR_GROUPS
-
-
-class _Package(types.ModuleType):
-    """Setting ``_OPERATOR_GROUPS`` here sets the list the routes read (``catalog``).
-
-    tests/test_topdesk_client.py adds a group by monkeypatching this name, as it did when the
-    simulator was one module; the forwarding keeps that test meaningful.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "_OPERATOR_GROUPS":
-            catalog.OPERATOR_GROUPS = value
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-_ = _Choices  # re-exported for that test too
