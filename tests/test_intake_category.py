@@ -166,3 +166,33 @@ async def test_a_wrong_webhook_for_a_case_already_in_its_process_starts_nothing_
     await h.decide(extension)
     assert (await extension.result())["outcome"] == CaseOutcome.REGISTERED.value
     assert len(h.sap.registrations()) == 1
+
+
+async def test_a_wrong_webhook_for_a_case_no_process_takes_leaves_a_note_for_the_handlers(
+    h: Harness, intake: httpx.AsyncClient
+):
+    """What the intake would have quarantined, had it read TOPdesk, is not left unseen."""
+    # a category of seed 001 that no process takes yet (issue 13 will add one)
+    number = h.submit("Skjema: Andre endringer", category="Andre endringer arbeidsforhold")
+
+    await webhook(intake, number, "incident_created", category="Nyansettelse")
+
+    wrong = handle(h, f"new-hire-{number}")
+    assert (await wrong.result())["outcome"] == CaseOutcome.NOT_APPLICABLE.value
+    [note] = h.notes(number)
+    assert "«Nyansettelse»" in note and "«Andre endringer arbeidsforhold»" in note
+    assert "manuelt" in note
+    assert h.replies(number) == []  # nothing to the caller
+
+
+async def test_a_wrong_webhook_for_a_resignation_case_writes_nothing(
+    h: Harness, intake: httpx.AsyncClient
+):
+    """A resignation's case is carried by the workflow the DFØ portal started."""
+    number = h.submit("Skjema: Oppsigelse", category="Oppsigelse")
+
+    await webhook(intake, number, "incident_created", category="Nyansettelse")
+
+    wrong = handle(h, f"new-hire-{number}")
+    assert (await wrong.result())["outcome"] == CaseOutcome.NOT_APPLICABLE.value
+    assert h.notes(number) == [] and h.replies(number) == []

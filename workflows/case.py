@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sla import SlaClock, clock_in, waited
     from workflows import search_attributes as sa
-from workflows.handoff import HAND_OFF, hand_off
+from workflows.handoff import HAND_OFF, hand_off, left_unseen, unrouted_note
 
 TOPDESK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -216,7 +216,11 @@ class CaseConversation:
             # untouched, and on the first read hand it to its own process (`workflows/handoff.py`).
             workflow.logger.warning("case is not %s but %s", self.category, snapshot.category)
             if first and workflow.patched(HAND_OFF):
-                await hand_off(snapshot.category, self.case_number, self.timings, self._events)
+                handed = await hand_off(
+                    snapshot.category, self.case_number, self.timings, self._events
+                )
+                if handed is None and left_unseen(snapshot.category):  # a person must take it
+                    await self.note(unrouted_note(self.category, snapshot.category))
             raise CaseClosed(CaseOutcome.NOT_APPLICABLE)
         if snapshot.closed:
             raise CaseClosed(CaseOutcome.WITHDRAWN)  # the caller closed it: nothing more to do

@@ -6,7 +6,9 @@ workflow's first read of the case is the check: a case of another category is ha
 process its category has, before anything is written to it, and this workflow ends as "not
 applicable". The hand-off starts that process's workflow under its business key, as the intake
 would have (a child left running: ABANDON), or, when it runs already, passes on the caller's
-events this workflow received. A finished one is left alone, as the intake leaves it.
+events this workflow received. A finished one is left alone, as the intake leaves it. A case
+whose category no process takes gets an internal note for the case handlers (the intake would
+have quarantined its webhook), so it is not left unseen.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import extension, final_settlement, new_hire, pension
+    from domain import extension, final_settlement, new_hire, pension, resignation
     from domain.cases import CaseEvent, CaseTimings, case_summary
 
 # workflow.patched id: a case of another category goes to its own process.
@@ -74,3 +76,18 @@ async def _pass_on(workflow_id: str, events: list[CaseEvent]) -> None:
         except FailureError:  # it has ended: as the intake answers such an event, case finished
             workflow.logger.info("%s ended before the event was passed on", workflow_id)
             return
+
+
+def left_unseen(category: str | None) -> bool:
+    """Whether no process carries a case of this category: none a form starts, and not the
+    resignation, whose case the workflow the DFØ portal started carries."""
+    return category not in PROCESSES and category != resignation.CATEGORY
+
+
+def unrouted_note(claimed: str, category: str | None) -> str:
+    """For the case handlers, when the webhook named a process the case is not for and its own
+    category has none: nothing of saksflyt will handle it, so a person must."""
+    return (
+        f"Saken ble meldt til saksflyt som «{claimed}», men kategorien er "
+        f"«{category or 'ingen'}», som saksflyt ikke behandler. Saken må behandles manuelt."
+    )
