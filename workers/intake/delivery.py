@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -55,20 +55,12 @@ async def _route_topdesk(
 ) -> Accepted:
     """Start the case's workflow, or signal it; never start a second one for the same case."""
     start = route.start_input(body.number)
+    case = _CaseStart(client, task_queue, route, workflow_id, body.number)
     if body.event == "incident_created":
         if start is None:  # a case saksflyt opened itself: its workflow runs already
             return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
         try:
-            await client.start_workflow(
-                route.run,
-                start,
-                id=workflow_id,
-                task_queue=task_queue,
-                static_summary=case_summary(route.category, body.number),
-                # A finished case is not started again by a late or repeated webhook; a failed
-                # one may be (after a fix), since every SAP write carries a stable key.
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )
+            await case.start(start)
         except WorkflowAlreadyStartedError:
             return Accepted(workflow_id=workflow_id, action=await _duplicate(client, workflow_id))
         return Accepted(workflow_id=workflow_id, action="started")
@@ -78,13 +70,8 @@ async def _route_topdesk(
         return Accepted(workflow_id=workflow_id, action="signalled")
     try:
         # Signal-with-start: a reply that overtakes the "created" webhook still starts the case.
-        await client.start_workflow(
-            route.run,
+        await case.start(
             start,
-            id=workflow_id,
-            task_queue=task_queue,
-            static_summary=case_summary(route.category, body.number),
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal="caller_replied",
             start_signal_args=[event],
@@ -92,6 +79,30 @@ async def _route_topdesk(
     except WorkflowAlreadyStartedError:
         return Accepted(workflow_id=workflow_id, action="case_finished")
     return Accepted(workflow_id=workflow_id, action="signalled")
+
+
+@dataclass(frozen=True)
+class _CaseStart:
+    """How a TOPdesk case's workflow is started, whatever the event that starts it."""
+
+    client: Client
+    task_queue: str
+    route: Route
+    workflow_id: str
+    case_number: str
+
+    async def start(self, start: Any, **options: Any) -> None:
+        await self.client.start_workflow(
+            self.route.run,
+            start,
+            id=self.workflow_id,
+            task_queue=self.task_queue,
+            static_summary=case_summary(self.route.category, self.case_number),
+            # A finished case is not started again by a late or repeated webhook; a failed
+            # one may be (after a fix), since every SAP write carries a stable key.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            **options,
+        )
 
 
 async def _start_resignation(client: Client, task_queue: str, body: DfoResignation) -> Accepted:
