@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one table, and a JSON record of the run.
 
-    make bench                                   (everything: about 50 min on 2 cores)
+    make bench                                   (everything: about 30 min on 2 cores)
     make bench ARGS="--only case_throughput,intake_load"
     make bench ARGS="--scale-sizes 500,1000"     (a quick scale curve)
     .venv/bin/python -m bench --out bench-results
