@@ -12,8 +12,10 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.errors import final_errors
-from adapters.dfo.archive import ArchiveDocument, ArchivePort, ArchiveRejected, DocumentType
-from adapters.dfo.letters import LetterError, LetterFields, LetterKind, render_letter
+from adapters.dfo.archive import ArchiveDocument, ArchivePort, ArchiveRejected
+from adapters.dfo.letters import LetterError, render_letter
+from domain.archive import DocumentType
+from domain.letters import LetterFields, LetterKind
 
 
 class FileDocument(BaseModel):

@@ -13,9 +13,9 @@ from adapters.dfo.spk import (
     PensionPort,
     PensionReceipt,
     PensionStatus,
-    PensionType,
     SpkRejected,
 )
+from domain.pension import PensionType
 
 
 class SendPensionMessage(BaseModel):

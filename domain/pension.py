@@ -74,6 +74,16 @@ class PensionKind(StrEnum):
     AFP = "afp"
 
 
+class PensionType(StrEnum):
+    """What the message is about. SPK is told of a death too, so that survivors' pension can be
+    assessed (dfo-domain.md §3.4)."""
+
+    RETIREMENT = "alderspensjon"
+    AFP = "afp"
+    DISABILITY = "uforepensjon"
+    DEATH = "dodsfall"
+
+
 _KIND_WORDS = {
     normalise_label(word): kind
     for kind, words in {

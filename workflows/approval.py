@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.archive import ArchiveActivities, Filed, LetterFields, LetterKind, SendLetter
+    from activities.archive import ArchiveActivities, Filed, SendLetter
     from activities.payroll import (
         REFUSED,
         CancelRegistration,
@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         payroll_refused_problem,
     )
     from domain.employment import Employment
+    from domain.letters import LetterFields, LetterKind
     from workflows.case import CaseConversation, CaseWorkflow, refused
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)

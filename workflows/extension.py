@@ -26,7 +26,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.archive import LetterFields, LetterKind
     from activities.payroll import (
         CancelRegistration,
         PayrollActivities,
@@ -57,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         registered_reply,
         too_late_to_move_reply,
     )
+    from domain.letters import LetterFields, LetterKind
     from workflows.approval import (
         CHECKING,
         READ_BEFORE_WORKING,

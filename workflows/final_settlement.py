@@ -28,7 +28,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.archive import LetterFields, LetterKind
     from activities.payroll import (
         CancelSettlement,
         MoveSettlement,
@@ -39,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.pension import (
         PensionActivities,
-        PensionType,
         SendPensionMessage,
         WithdrawPensionMessage,
     )
@@ -70,7 +68,9 @@ with workflow.unsafe.imports_passed_through():
         paid_reply,
     )
     from domain.forms import format_date
+    from domain.letters import LetterFields, LetterKind
     from domain.payroll_calendar import PayrollCalendar
+    from domain.pension import PensionType
     from workflows.approval import (
         CHECKING,
         ESCALATION_PATCH,

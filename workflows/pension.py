@@ -31,14 +31,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.archive import (
-        ArchiveActivities,
-        DocumentType,
-        Filed,
-        FileDocument,
-        LetterFields,
-        LetterKind,
-    )
+    from activities.archive import ArchiveActivities, Filed, FileDocument
     from activities.payroll import (
         CancelRegistration,
         PayrollActivities,
@@ -48,10 +41,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.pension import (
         PensionActivities,
         PensionMessageResult,
-        PensionType,
         SendPensionMessage,
         WithdrawPensionMessage,
     )
+    from domain.archive import DocumentType
     from domain.cases import (
         OSLO,
         Approval,
@@ -66,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         SettlementOrder,
         TerminationReason,
     )
+    from domain.letters import LetterFields, LetterKind
     from domain.pension import (
         CATEGORY,
         RECEIVED_REPLY,
@@ -73,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         PensionForm,
         PensionInput,
         PensionResult,
+        PensionType,
         change_not_used_reply,
         check_form,
         confirmation_text,

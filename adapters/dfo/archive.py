@@ -20,6 +20,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from adapters.dfo.store import FaultKind, StubStore
+from domain.archive import DocumentType
 
 
 class ArchiveError(Exception):
@@ -32,15 +33,6 @@ class ArchiveUnavailable(ArchiveError):
 
 class ArchiveRejected(ArchiveError):
     """The archive refused the request as it stands; a person must correct it."""
-
-
-class DocumentType(StrEnum):
-    """NTNU's document types (dfo-domain.md §4, "Ephorte - kodeoversikt")."""
-
-    INCOMING = "I"
-    OUTGOING = "U"
-    NOTE = "N"  # internal note to be followed up
-    NOTE_NO_FOLLOW_UP = "X"
 
 
 class CaseStatus(StrEnum):

@@ -12,21 +12,14 @@ the clock.
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from functools import cache
 from importlib.resources import files
 from string import Template
 
 from pydantic import BaseModel
 
-from adapters.dfo.spk import PensionType
-
-
-class LetterKind(StrEnum):
-    TERMINATION = "fratredelse"
-    PENSION = "pensjon"
-    EXTENSION = "forlengelse"
-
+from domain.letters import LetterFields, LetterKind
+from domain.pension import PensionType
 
 # Seed 001, "Fratredelse ved oppsigelse", "Annen fratredelse" and "Pensjon": "med leder på kopi".
 COPY_TO_MANAGER = frozenset({LetterKind.TERMINATION, LetterKind.PENSION})
@@ -39,23 +32,6 @@ class LetterError(Exception):
         super().__init__(f"Brevet «{kind}» kan ikke lages: feltet «{field}» {problem}.")
         self.kind = kind
         self.field = field
-
-
-class LetterFields(BaseModel):
-    """Everything a letter may need; each template takes what it uses and a letter that needs a
-    field left empty is refused. `leder` is the manager's name, put in copy where seed 001 says."""
-
-    navn: str | None = None
-    ansattnummer: str | None = None
-    dato: date | None = None
-    saksnummer: str | None = None
-    leder: str | None = None
-    sluttdato: date | None = None
-    arsak: str | None = None
-    fradato: date | None = None
-    pensjonstype: PensionType | None = None
-    uttaksgrad: int | None = None
-    ny_sluttdato: date | None = None
 
 
 class Letter(BaseModel):

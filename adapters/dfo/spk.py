@@ -21,6 +21,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from adapters.dfo.store import FaultKind, StubStore
+from domain.pension import PensionType
 
 
 class SpkError(Exception):
@@ -33,16 +34,6 @@ class SpkUnavailable(SpkError):
 
 class SpkRejected(SpkError):
     """SPK refused the message as it stands; a person must correct it."""
-
-
-class PensionType(StrEnum):
-    """What the message is about. SPK is told of a death too, so that survivors' pension can be
-    assessed (dfo-domain.md §3.4)."""
-
-    RETIREMENT = "alderspensjon"
-    AFP = "afp"
-    DISABILITY = "uforepensjon"
-    DEATH = "dodsfall"
 
 
 class PensionStatus(StrEnum):
