@@ -19,6 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain workflows activities adapters workers
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(TEST_WORKERS) $(ARGS)
 
 install: $(STAMP)
