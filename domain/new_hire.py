@@ -30,6 +30,7 @@ from domain.forms import (
     normalise_label,
     parse_date,
     parse_percentage,
+    read_answers,
     text,
 )
 
@@ -136,6 +137,12 @@ def form_spec(today: date) -> FormSpec:
 def label(field: str) -> str:
     """The label the caller knows a field by."""
     return form_spec(date.min).fields[field].label
+
+
+def form_unit(texts: Iterable[str]) -> str | None:
+    """The unit the form names, read even when the form fails its checks: an incomplete or
+    refused case is exactly one its unit must act on, so visibility should show the unit."""
+    return read_answers(texts, form_spec(date.min).labels).get("unit")
 
 
 def check_form(texts: Iterable[str], today: date) -> NewHireCheck:

@@ -81,7 +81,7 @@ async def test_a_manager_who_never_decides_escalates_one_rung_at_a_time_up_to_th
 
     await h.env_sleep(h.timings.approval_reminder_after - DAY / 2)
     assert escalations(h, number) == [] and group(h, number) == start_group
-    assert await level(handle) == (0, None)
+    assert await level(handle) == (0, 0)  # shown at 0 from the start
     await h.env_sleep(DAY)  # 7½ days: the first rung
     await climbed_to(h, handle, number, 1)
     for rung in range(2, len(ESCALATION_LADDER) + 1):

@@ -184,6 +184,8 @@ class CaseConversation:
             sa.WAIT_STATE.value_set(progress.state.value),
             sa.WAITING_SINCE.value_set(progress.since),
             sa.SLA_ELAPSED.value_set(progress.sla.elapsed),
+            # Set from the start, so `EscalationLevel < 2` also finds the cases never escalated.
+            sa.ESCALATION_LEVEL.value_set(progress.escalation_level),
         ]
         if progress.due is not None:
             updates.append(sa.DUE_DATE.value_set(progress.due))

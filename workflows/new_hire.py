@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         NewHireInput,
         NewHireResult,
         check_form,
+        form_unit,
         label,
         registered_reply,
         start_date_moved_reply,
@@ -116,10 +117,12 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             if workflow.patched(READ_BEFORE_WORKING):
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             check = check_form(snapshot.texts, today=workflow.now().date())
+            # The unit also while the form is incomplete or refused: those cases are the unit's
+            # to act on. The employee's key comes from SAP.
+            self.case.identify(form_unit(snapshot.texts), None)
             if check.refusal is not None:
                 await self.case.close(check.refusal, outcome=CaseOutcome.REFUSED)
             if check.form is not None:
-                self.case.identify(check.form.unit, None)  # the employee's key comes from SAP
                 return check.form
             await self.case.ask_caller(check.problems)
 
