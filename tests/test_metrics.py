@@ -29,7 +29,7 @@ from domain.cases import WaitState
 from domain.sla import SlaTarget
 from tests.harness import COMPLETE_FORM, Harness, form_without
 from workers.case_index import list_cases, open_query
-from workers.metrics import CaseGauges, open_counts, prometheus_runtime
+from workers.metrics import PROCESSES, REASONS, CaseGauges, open_counts, prometheus_runtime
 from workers.temporal import data_converter
 from workers.worker import Systems, build_worker
 
@@ -63,9 +63,9 @@ class Scrape:
         return found
 
     def value(self, name: str, **labels: str) -> float | None:
-        """The series with exactly these labels (besides the SDK's service_name)."""
+        """The series with exactly these labels."""
         for key, value in self.series(name).items():
-            if {k: v for k, v in key if k != "service_name"} == labels:
+            if dict(key) == labels:
                 return value
         return None
 
@@ -124,7 +124,7 @@ async def test_the_endpoint_serves_the_case_gauges_and_the_sdk_metrics(
     for (process, state), count in expected.items():
         assert scrape.value("saksflyt_open_cases", process=process, state=state) == count
     overdue = scrape.series("saksflyt_overdue_cases")
-    assert _without_service(overdue) == {
+    assert {key: value for key, value in _sorted(overdue).items() if value} == {
         (("process", "new_hire"), ("reason", "sla_expired")): 2,  # the caller's clock is paused
         (("process", "new_hire"), ("reason", "wait_limit")): 1,  # the caller's wait
         (("process", "extension"), ("reason", "sla_due")): 1,  # due, far from expiry
@@ -145,8 +145,33 @@ async def test_the_endpoint_serves_the_case_gauges_and_the_sdk_metrics(
     # read now, nothing is overdue any more: every overdue series reads 0
     await gauges.refresh(h.client, TARGETS, LIMITS)
     scrape = Scrape(url)
-    assert set(_without_service(scrape.series("saksflyt_overdue_cases")).values()) == {0}
+    assert set(scrape.series("saksflyt_overdue_cases").values()) == {0}
     assert scrape.value("saksflyt_open_cases", process="new_hire", state="awaiting_approval") == 2
+
+
+async def test_every_overdue_series_reads_0_when_no_case_is_overdue(
+    metered: tuple[Harness, CaseGauges, str],
+):
+    h, gauges, url = metered
+    await gauges.refresh(h.client, TARGETS, LIMITS)  # no case at all
+    scrape = Scrape(url)
+    for process in PROCESSES:
+        for reason in REASONS:
+            assert scrape.value("saksflyt_overdue_cases", process=process, reason=reason) == 0
+        for state in WaitState:
+            assert scrape.value("saksflyt_open_cases", process=process, state=state) == 0
+
+
+async def test_the_case_gauges_carry_no_service_name_label(
+    metered: tuple[Harness, CaseGauges, str],
+):
+    h, gauges, url = metered
+    await gauges.refresh(h.client, TARGETS, LIMITS)
+    scrape = Scrape(url)
+    lines = [line for line in scrape.text.splitlines() if line.startswith("saksflyt_")]
+    assert lines
+    assert not [line for line in lines if "service_name" in line]
+    assert scrape.series("temporal_worker_task_slots_available")  # the SDK's metrics are there
 
 
 async def test_saksflyt_worker_serves_the_sdk_metrics_at_the_metrics_address(
@@ -227,13 +252,10 @@ async def _until(done: Callable[[], Awaitable[bool]], what: str, timeout: float 
         await asyncio.sleep(0.1)
 
 
-def _without_service(
+def _sorted(
     series: dict[frozenset[tuple[str, str]], float],
 ) -> dict[tuple[tuple[str, str], ...], float]:
-    return {
-        tuple(sorted(pair for pair in key if pair[0] != "service_name")): value
-        for key, value in series.items()
-    }
+    return {tuple(sorted(key)): value for key, value in series.items()}
 
 
 def _free_port() -> int:

@@ -11,6 +11,11 @@ metric meter, so they need no second HTTP server:
         sla_expired  the SLA clock is past the expiry mark (the case escalates)
         wait_limit   the case has stayed in its wait state past the state's limit (the radar's)
 
+Every series (each process with each state, each process with each reason) is there from the
+first count on, 0 where no case is: a dashboard's "none overdue" is a 0, not a missing series.
+The runtime attaches no `service_name` label: the SDK's would be one constant on every series,
+the case gauges' included, and Prometheus names the scraped job itself.
+
 A case past both an SLA mark and its wait limit counts under both reasons. The gauges are counted
 from visibility (`workers.case_index`) every `metrics_every_seconds`; overdue is derived from the
 clock read at that moment (`domain.sla`), never stored, so a changed target shows at once.
@@ -31,6 +36,7 @@ from temporalio.client import Client
 from temporalio.common import MetricGauge, MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from domain.cases import WaitState
 from domain.sla import SlaStanding, SlaTarget
 from workers.case_index import CaseRow, list_cases, open_query
 from workers.settings import Settings
@@ -42,6 +48,11 @@ OVERDUE_CASES = "saksflyt_overdue_cases"
 
 Labels = tuple[str, str]
 
+# The case processes (the `Process` search attribute's values) and the overdue reasons, so
+# that every series of the gauges is shown, also at 0.
+PROCESSES = ("new_hire", "extension", "final_settlement", "pension", "resignation")
+REASONS = ("sla_due", "sla_expired", "wait_limit")
+
 
 class MetricsUnavailable(RuntimeError):
     """The endpoint could not be served (the address is taken or invalid)."""
@@ -51,7 +62,7 @@ def prometheus_runtime(bind_address: str) -> Runtime:
     """A runtime whose metrics Prometheus scrapes at `bind_address` ("127.0.0.1:9464")."""
     metrics = PrometheusConfig(bind_address=bind_address)
     try:
-        return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+        return Runtime(telemetry=TelemetryConfig(metrics=metrics, attach_service_name=False))
     except ValueError as error:  # the SDK's "Failed starting Prometheus exporter: ..."
         raise MetricsUnavailable(f"{error} (SAKSFLYT_METRICS_ADDRESS={bind_address})") from error
 
@@ -86,10 +97,12 @@ class _Gauge:
     """A gauge over two labels that reads 0 once a pair has no case left: Prometheus keeps a
     series' last value, so a state that emptied would otherwise go on showing its old count."""
 
-    def __init__(self, gauge: MetricGauge, labels: tuple[str, str]) -> None:
+    def __init__(
+        self, gauge: MetricGauge, labels: tuple[str, str], every: Iterable[Labels]
+    ) -> None:
         self.gauge = gauge
         self.labels = labels
-        self.shown: set[Labels] = set()
+        self.shown: set[Labels] = set(every)  # shown from the first count on, 0 if no case
 
     def show(self, counts: Mapping[Labels, int]) -> None:
         for pair in self.shown | counts.keys():
@@ -104,10 +117,12 @@ class CaseGauges:
         self.open = _Gauge(
             meter.create_gauge(OPEN_CASES, "Open cases by process and wait state"),
             ("process", "state"),
+            [(process, state.value) for process in PROCESSES for state in WaitState],
         )
         self.overdue = _Gauge(
             meter.create_gauge(OVERDUE_CASES, "Open cases past an SLA mark or wait limit"),
             ("process", "reason"),
+            [(process, reason) for process in PROCESSES for reason in REASONS],
         )
 
     async def refresh(
