@@ -11,8 +11,8 @@ sends the webhook over HTTP on loopback to the intake with the category named, a
 action sequence templates it (authenticated, validated, routed by the category, then started);
 "intake_read" sends it without, so the intake reads the case from the TOPdesk simulator to route
 it. No worker runs, so each measures the way to "workflow started" and nothing after it. The
-intake runs as `saksflyt intake` in a process of its own, as deployed; the driver, the dev server
-and the simulator share the machine's two cores with it.
+intake runs as `saksflyt intake` in a process of its own, as deployed (`bench/cases.py`); the
+driver, the dev server and the simulator share the machine's two cores with it.
 Afterwards every case's workflow is looked up: lost = cases sent whose workflow does not exist.
 """
 
@@ -20,17 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +36,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.topdesk.client import TopdeskClient
-from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
+from bench.cases import Intake, submit_forms
 from domain.new_hire import NewHireInput
 from workers.intake import topdesk_of
 from workers.logging import configure_logging
@@ -102,54 +97,6 @@ async def lost(client: Client, workflow_ids: list[str]) -> int:
     return missing
 
 
-@contextlib.contextmanager
-def intake_process(settings: Settings, temporal_address: str) -> Iterator[int]:
-    """`saksflyt intake` as deployed: a process of its own, so that its work and the driver's
-    do not share one interpreter; yields its port. Its log is `intake.log` in the data dir."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "SAKSFLYT_TEMPORAL_ADDRESS": temporal_address,
-        "SAKSFLYT_INTAKE_PORT": str(port),
-        "SAKSFLYT_TASK_QUEUE": settings.task_queue,
-        "SAKSFLYT_WEBHOOK_SECRET": SECRET,
-        "SAKSFLYT_DATA_DIR": str(settings.data_dir),
-        "SAKSFLYT_TOPDESK_URL": settings.topdesk_url,
-        "SAKSFLYT_TOPDESK_LOGIN": settings.topdesk_login,
-        "SAKSFLYT_TOPDESK_APP_PASSWORD": settings.topdesk_app_password.get_secret_value(),
-        "SAKSFLYT_LOG_FORMAT": "json",
-    }
-    with (settings.data_dir / "intake.log").open("ab") as log:
-        intake = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "intake"],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}/healthz", intake)
-        yield port
-    finally:
-        intake.terminate()
-        intake.wait(10)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).is_success:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the intake did not start (exit {process.poll()}); see its log")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 PHASES = ("bare", "intake", "intake_read")
 ROUNDS = 4
 WARM_UP = 40  # cases each way before the timed rounds
@@ -174,35 +121,30 @@ async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
                 topdesk_app_password=SecretStr(simulator.config.app_password),
             )
             topdesk = topdesk_of(settings)  # the intake's own client, its pool sized
-            numbers = {phase: _incidents(topdesk, cases) for phase in PHASES[1:]}
+            numbers = {phase: submit_forms(topdesk, cases) for phase in PHASES[1:]}
             numbers["bare"] = numbers["intake"]  # bare starts use ids of their own
-            numbers["warm_up"] = _incidents(topdesk, WARM_UP)
+            numbers["warm_up"] = submit_forms(topdesk, WARM_UP)
 
-            with intake_process(settings, env.client.service_client.config.target_host) as port:
-                phases = await _rounds(env.client, settings, port, numbers, concurrency)
+            address = env.client.service_client.config.target_host
+            intake = Intake(scratch, address, simulator.url, task_queue, SECRET)
+            try:
+                phases = await _rounds(env.client, settings, intake.url, numbers, concurrency)
                 expected = [f"new-hire-{n}" for n in numbers["intake"] + numbers["intake_read"]]
                 missing = await lost(env.client, expected)
+            finally:
+                intake.stop()
     finally:
         await env.shutdown()
     return _figures(phases, cases, concurrency, missing)
 
 
-def _incidents(topdesk: TopdeskClient, cases: int) -> list[str]:
-    new_hire = NewIncident(
-        brief_description="Nyansettelse",
-        request="Skjema: Nyansettelse",
-        category=Ref(name="Nyansettelse"),
-    )
-    return [topdesk.create_incident(new_hire).number for _ in range(cases)]
-
-
 async def _rounds(
-    client: Client, settings: Settings, port: int, numbers: dict[str, list[str]], limit: int
+    client: Client, settings: Settings, url: str, numbers: dict[str, list[str]], limit: int
 ) -> dict[str, Phase]:
     """Each phase's cases in ROUNDS slices, the phases taking turns to go first, so that the
     server's growing state and a busy neighbour weigh on each alike."""
     phases = {name: Phase(name) for name in PHASES}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         calls = {
             "bare": [_bare_start(client, settings.task_queue, n) for n in numbers["bare"]],
             "intake": [_webhook(http, settings, n, "Nyansettelse") for n in numbers["intake"]],

@@ -25,6 +25,7 @@ import logging
 import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -32,14 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.topdesk.client import TopdeskClient
-from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import API_PREFIX, FaultRule, SimulatorConfig, TopdeskSimulator
-from bench.intake_load import SECRET, free_port, serve_intake
+from bench.cases import free_port, submit_forms
+from bench.intake_load import SECRET
 from workers.intake import create_app, topdesk_of
 from workers.logging import configure_logging
 from workers.settings import Settings
@@ -75,13 +76,16 @@ async def send(http: httpx.AsyncClient, kind: str, body: dict[str, str], began: 
     return Answer(kind, response.status_code, action, time.perf_counter() - began)
 
 
-def cases(topdesk: TopdeskClient, count: int) -> list[str]:
-    new = NewIncident(
-        brief_description="Nyansettelse",
-        request="Skjema: Nyansettelse",
-        category=Ref(name="Nyansettelse"),
+def serve_intake(app: object, port: int) -> uvicorn.Server:
+    """The intake in this process, on a thread: what this bench measures is how its answers wait
+    on TOPdesk, not its rate."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
     )
-    return [topdesk.create_incident(new).number for _ in range(count)]
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return server
 
 
 def bodies(numbers: list[str], webhooks: int) -> list[tuple[str, dict[str, str]]]:
@@ -115,7 +119,7 @@ async def main(webhooks: int, latency: float, concurrency: int, timeout: float) 
             intake_topdesk_concurrency=concurrency,
             intake_topdesk_timeout_seconds=timeout,
         )
-        sent = bodies(cases(topdesk_of(settings), webhooks), webhooks)
+        sent = bodies(submit_forms(topdesk_of(settings), webhooks), webhooks)
         simulator.inject_fault(
             FaultRule(
                 kind="latency",
