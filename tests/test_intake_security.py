@@ -530,7 +530,7 @@ async def test_a_mistyped_url_puts_no_secret_in_a_log_line(
 
 async def test_uvicorns_own_access_log_names_no_secret(caplog: pytest.LogCaptureFixture):
     """Should anyone serve the intake with uvicorn's access log on, its lines are redacted too."""
-    from bench.intake_load import free_port
+    from tests.net import free_port
 
     async def never() -> Client:
         raise AssertionError("not reached")

@@ -20,9 +20,9 @@ from temporalio.client import Client
 
 from adapters.topdesk.errors import TopdeskUnavailable
 from adapters.topdesk.models import Incident
-from bench.intake_load import free_port
 from domain.cases import CaseOutcome
 from tests.harness import Harness
+from tests.net import free_port
 from tests.test_intake import (
     HEADER,
     SECRET,
