@@ -167,11 +167,14 @@ async def test_the_case_gauges_carry_no_service_name_label(
 ):
     h, gauges, url = metered
     await gauges.refresh(h.client, TARGETS, LIMITS)
-    scrape = Scrape(url)
-    lines = [line for line in scrape.text.splitlines() if line.startswith("saksflyt_")]
+
+    async def sdk_metrics_served() -> bool:  # once the worker has polled
+        return bool(Scrape(url).series("temporal_worker_task_slots_available"))
+
+    await _until(sdk_metrics_served, "the SDK's slot metrics beside the case gauges")
+    lines = [line for line in Scrape(url).text.splitlines() if line.startswith("saksflyt_")]
     assert lines
     assert not [line for line in lines if "service_name" in line]
-    assert scrape.series("temporal_worker_task_slots_available")  # the SDK's metrics are there
 
 
 async def test_saksflyt_worker_serves_the_sdk_metrics_at_the_metrics_address(
