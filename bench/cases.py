@@ -82,14 +82,8 @@ class Intake:
             "WEBHOOK_SECRET": secret,
             "INTAKE_PORT": str(port),
             "DATA_DIR": str(folder / "intake"),
-            "LOG_FORMAT": "json",
-            "METRICS_ADDRESS": "",
         }
-        env = {**os.environ, **{f"SAKSFLYT_{k}": v for k, v in settings.items()}}
-        saksflyt = str(Path(sys.executable).parent / "saksflyt")
-        self.process = subprocess.Popen(
-            [saksflyt, "intake"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.process = saksflyt("intake", settings)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -106,6 +100,17 @@ class Intake:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
+
+
+def saksflyt(command: str, settings: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`saksflyt COMMAND` as a child process, configured as a deployment is: by `SAKSFLYT_*`
+    variables (`settings` names them without the prefix), logging JSON, no metrics endpoint."""
+    given = {"LOG_FORMAT": "json", "METRICS_ADDRESS": "", **settings}
+    env = {**os.environ, **{f"SAKSFLYT_{k}": v for k, v in given.items()}}
+    program = str(Path(sys.executable).parent / "saksflyt")
+    return subprocess.Popen(
+        [program, command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def free_port() -> int:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from typing import Any
 from temporalio.client import Client
 
 from adapters.dfo.sap import Registration, SapStub
-from bench.cases import Simulator, dev_server, rss_mb, submit_forms
+from bench.cases import Simulator, dev_server, rss_mb, saksflyt, submit_forms
 from domain.cases import ApprovalDecision
 from domain.new_hire import NewHireInput
 from workers.logging import configure_logging
@@ -52,14 +51,8 @@ class WorkerProcess:
             "TOPDESK_URL": topdesk,
             "TASK_QUEUE": task_queue,
             "DATA_DIR": str(folder),
-            "LOG_FORMAT": "json",
-            "METRICS_ADDRESS": "",
         }
-        env = {**os.environ, **{f"SAKSFLYT_{k}": v for k, v in settings.items()}}
-        saksflyt = str(Path(sys.executable).parent / "saksflyt")
-        self.process = subprocess.Popen(
-            [saksflyt, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.process = saksflyt("worker", settings)
         self.pid = self.process.pid
 
     def stop(self) -> None:
