@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -13,7 +13,8 @@ from activities.sealing import IdentifierSeal
 from adapters.topdesk.errors import TopdeskBadRequest, TopdeskRejected
 from adapters.topdesk.models import Incident, NewIncident, Ref
 from adapters.topdesk.port import TopdeskPort
-from domain.cases import OSLO, TopdeskStatus
+from domain.calendar_day import norwegian_day
+from domain.cases import TopdeskStatus
 
 # The error type a workflow sees when it would change the status of a case the caller closed.
 CASE_CLOSED = "CaseClosedByCaller"
@@ -122,7 +123,7 @@ class TopdeskActivities:
 
     def _snapshot(self, incident: Incident, replies: list[str]) -> CaseSnapshot:
         """The case as a workflow sees it: its texts with every identifier sealed."""
-        today = datetime.now(OSLO).date()
+        today = norwegian_day(datetime.now(UTC))
         texts = [incident.request or "", *replies]
         return CaseSnapshot(
             case_number=incident.number,

@@ -1,0 +1,98 @@
+"""Every "today" in a rule is the Norwegian day: at 23:30 UTC on the eve of a date, Norway is
+already on that date (UTC+1 in winter, UTC+2 in summer)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import Self
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+import activities.topdesk
+from activities.topdesk import CaseRef, TopdeskActivities
+from adapters.topdesk.client import TopdeskClient
+from adapters.topdesk.models import NewIncident, Ref
+from domain.calendar_day import NaiveMoment, norwegian_day
+from domain.employment import Employment
+from domain.extension import late_decision_warning
+from domain.identifiers import SEALED, InvalidIdentifier, national_id, sealed_kinds
+from workers.settings import Settings
+from workers.worker import seal_of
+
+# Born 15.01.2027 (individnummer 512: the 2000s), checked on 14.01 in UTC but 15.01 in Norway.
+BORN_15_JAN_2027 = "15012751270"
+EVE_IN_WINTER = datetime(2027, 1, 14, 23, 30, tzinfo=UTC)  # 00:30 on 15.01 in Oslo
+
+# More than a year, ending 31.08.2027: the notice is late from 01.08.2027, one month before.
+TEMPORARY = Employment(
+    employee_number="05001234", start_date=date(2025, 8, 1), end_date=date(2027, 8, 31)
+)
+EVE_IN_SUMMER = datetime(2027, 7, 31, 23, 30, tzinfo=UTC)  # 01:30 on 01.08 in Oslo
+
+
+def test_at_half_past_eleven_utc_in_winter_it_is_already_the_next_day_in_norway():
+    assert norwegian_day(EVE_IN_WINTER) == date(2027, 1, 15)
+
+
+def test_at_half_past_eleven_utc_in_summer_it_is_already_the_next_day_in_norway():
+    assert norwegian_day(EVE_IN_SUMMER) == date(2027, 8, 1)
+
+
+def test_summer_time_moves_the_norwegian_midnight_an_hour_earlier_in_utc():
+    assert norwegian_day(datetime(2027, 1, 14, 22, 30, tzinfo=UTC)) == date(2027, 1, 14)
+    assert norwegian_day(datetime(2027, 7, 31, 22, 30, tzinfo=UTC)) == date(2027, 8, 1)
+
+
+def test_a_moment_in_any_zone_gives_the_same_norwegian_day():
+    new_york = timezone(timedelta(hours=-5))
+    assert norwegian_day(EVE_IN_WINTER.astimezone(new_york)) == date(2027, 1, 15)
+
+
+def test_a_moment_without_a_zone_is_refused_rather_than_read_in_the_machines_zone():
+    with pytest.raises(NaiveMoment):
+        norwegian_day(datetime(2027, 1, 14, 23, 30))
+
+
+def test_a_fodselsnummer_born_today_in_norway_is_valid_at_half_past_eleven_utc_the_eve():
+    assert national_id(BORN_15_JAN_2027, norwegian_day(EVE_IN_WINTER)) == BORN_15_JAN_2027
+    # the UTC date would have called the birth date a day in the future
+    with pytest.raises(InvalidIdentifier, match="fremtiden"):
+        national_id(BORN_15_JAN_2027, EVE_IN_WINTER.date())
+
+
+def test_the_extensions_late_notice_warning_comes_on_the_norwegian_day():
+    warning = late_decision_warning(TEMPORARY, norwegian_day(EVE_IN_SUMMER))
+    assert warning is not None and "31.08.2027" in warning
+    # on 31.07 the unit is still in time: the UTC date would have kept quiet
+    assert late_decision_warning(TEMPORARY, EVE_IN_SUMMER.date()) is None
+
+
+class _EveInWinter(datetime):
+    """The activity's clock stopped at 23:30 UTC on 14.01.2027."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> Self:
+        return cls.fromtimestamp(EVE_IN_WINTER.timestamp(), tz)
+
+
+def test_the_case_snapshot_seals_a_fodselsnummer_born_today_in_norway(
+    topdesk: TopdeskClient, monkeypatch: pytest.MonkeyPatch
+):
+    """The snapshot seals only identifiers valid today; a number born "in the future" stays in
+    clear for the workflow to refuse. At 23:30 UTC the eve, the birth day is today in Norway."""
+    monkeypatch.setattr(activities.topdesk, "datetime", _EveInWinter)
+    number = topdesk.create_incident(
+        NewIncident(
+            brief_description="Nyansettelse",
+            request=f"Fødselsnummer: {BORN_15_JAN_2027}",
+            category=Ref(name="Nyansettelse"),
+        )
+    ).number
+    read_case = TopdeskActivities(topdesk, seal_of(Settings())).read_case
+
+    snapshot = ActivityEnvironment().run(read_case, CaseRef(case_number=number))
+
+    [sealed] = [match[0] for match in SEALED.finditer(snapshot.texts[0])]
+    assert BORN_15_JAN_2027 not in snapshot.texts[0]
+    assert "fnr" in (sealed_kinds(sealed) or set())
