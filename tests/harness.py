@@ -7,7 +7,6 @@ record the replay corpus, so the corpus covers exactly the paths the tests cover
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from domain.cases import (
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
 from domain.new_hire import NewHireInput, NewHireResult
+from tests.eventually import eventually
 from workers.demo import submit_form
 from workers.temporal import binary, data_converter
 from workflows import search_attributes
@@ -210,38 +210,29 @@ class Harness:
     ) -> None:
         """Wait (in real time, without skipping) until the case is in `state` and TOPdesk shows
         it: the workflow enters a state (and its search attributes) before the TOPdesk write."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
+
+        async def shown() -> bool:
             progress = await handle.query(NewHireWorkflow.progress)
-            shown = TOPDESK_STATUS_OF[state].value
-            if progress.state is state and self.status(progress.case_number) == shown:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"case stuck in {progress.state}, expected {state}")
-            await asyncio.sleep(0.05)
+            assert progress.state is state, f"case in {progress.state}"
+            return self.status(progress.case_number) == TOPDESK_STATUS_OF[state].value
+
+        await eventually(shown, f"the case in {state} in TOPdesk too", timeout=timeout)
 
     async def wait_progress(
         self, handle: WorkflowHandle, done: Callable[[CaseProgress], bool], what: str
     ) -> CaseProgress:
         """Query the case's progress in real time until `done` holds; fail when it never does."""
-        deadline = asyncio.get_running_loop().time() + 15
-        while not done(progress := await handle.query(NewHireWorkflow.progress)):
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"waited 15 s for {what}; the case shows {progress}")
-            await asyncio.sleep(0.05)
-        return progress
+
+        async def progress() -> CaseProgress:
+            progress = await handle.query(NewHireWorkflow.progress)
+            assert done(progress), f"the case shows {progress}"
+            return progress
+
+        return await eventually(progress, what)
 
     async def wait_replies(self, number: str, count: int) -> None:
         """Wait until the caller has been sent `count` replies."""
-        await self.wait_until(lambda: len(self.replies(number)) >= count, f"{count} replies")
-
-    async def wait_until(self, done: Callable[[], bool], what: str, timeout: float = 15) -> None:
-        """Poll `done` in real time; fail (never hang) when `what` has not happened in time."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not done():
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"waited {timeout} s for {what}")
-            await asyncio.sleep(0.05)
+        await eventually(lambda: len(self.replies(number)) >= count, f"{count} replies")
 
     def status(self, number: str) -> str | None:
         incident = self.topdesk.get_incident(number)
@@ -382,7 +373,7 @@ async def settlement_paid_late(h: Harness) -> WorkflowHandle:
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     await h.reply(handle, number, "Når kommer pengene?")
-    await h.wait_until(lambda: bool(h.notes(number)), "a note for the case handler")
+    await eventually(lambda: h.notes(number), "a note for the case handler")
     await h.env_sleep(date(2027, 2, 15) - (await h.env.get_current_time()).date())
     h.sap.run_payroll(date(2027, 2, 15))
     await handle.result()

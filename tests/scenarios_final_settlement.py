@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from temporalio.client import WorkflowHandle
 
 from domain.cases import CaseEvent, WaitState
+from tests.eventually import eventually
 from tests.harness import SETTLEMENT_FORM, Harness
 from workflows.final_settlement import FinalSettlementWorkflow
 
@@ -16,7 +17,7 @@ async def end_date_moved(h: Harness) -> WorkflowHandle:
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     await h.reply(handle, number, "Sluttdato: 28.02.2027")
-    await h.wait_until(lambda: "12.03.2027" in h.replies(number)[-1], "the move told")
+    await eventually(lambda: "12.03.2027" in h.replies(number)[-1], "the move told")
     h.sap.run_payroll(date(2027, 3, 12))
     await handle.result()
     return handle
@@ -37,9 +38,9 @@ async def escalated_unpaid(h: Harness) -> WorkflowHandle:
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     await h.env_sleep(date(2027, 2, 14) - (await h.env.get_current_time()).date())
-    await h.wait_until(lambda: bool(h.notes(number)), "the first rung")
+    await eventually(lambda: bool(h.notes(number)), "the first rung")
     await h.env_sleep(timedelta(days=6))
-    await h.wait_until(lambda: len(h.notes(number)) >= 2, "the second rung")
+    await eventually(lambda: len(h.notes(number)) >= 2, "the second rung")
     h.sap.run_payroll(date(2027, 2, 21))
     await handle.result()
     return handle

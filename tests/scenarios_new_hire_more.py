@@ -11,6 +11,7 @@ from datetime import timedelta
 from temporalio.client import WorkflowHandle
 
 from domain.cases import CaseEvent, OperatorAction, RadarFlag, WaitState
+from tests.eventually import eventually
 from tests.harness import Harness
 from workflows.new_hire import NewHireWorkflow
 
@@ -35,7 +36,7 @@ async def escalated_then_approved(h: Harness) -> WorkflowHandle:
     handle = await h.start(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.env_sleep(timedelta(days=13))  # rung 1 after 7 days, rung 2 after 12
-    await h.wait_until(lambda: len(escalations(h, number)) >= 2, "two rungs")
+    await eventually(lambda: len(escalations(h, number)) >= 2, "two rungs")
     await h.decide(handle)
     await handle.result()
     return handle
@@ -53,7 +54,7 @@ async def flagged_by_the_radar_then_approved(h: Harness) -> WorkflowHandle:
         await handle.signal(NewHireWorkflow.radar_flagged, flag)
     action = OperatorAction(event_id="op-1", operator="kari@ntnu", action="note", reason="purret")
     await handle.signal(NewHireWorkflow.operator_action, action)
-    await h.wait_until(lambda: len(escalations(h, number)) == 1, "the radar's rung")
+    await eventually(lambda: len(escalations(h, number)) == 1, "the radar's rung")
     await h.wait_progress(handle, lambda p: p.sla_notified and bool(p.operator_actions), "noted")
     await h.decide(handle)
     await handle.result()
@@ -74,7 +75,7 @@ async def end_date_moved_while_approving(h: Harness) -> WorkflowHandle:
     handle = await h.start_extension(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.reply(handle, number, f"Ny sluttdato: {MOVED_END_DATE}")
-    await h.wait_until(
+    await eventually(
         lambda: any(MOVED_END_DATE in reply for reply in h.replies(number)), "the move confirmed"
     )
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)

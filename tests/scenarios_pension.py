@@ -19,6 +19,7 @@ from domain.cases import OSLO, CaseEvent, WaitState
 from domain.forms import format_date
 from domain.payroll_calendar import PayrollCalendar
 from domain.pension import OperatorOverride, PensionInput, months_before, spk_opens
+from tests.eventually import eventually
 from tests.harness import Harness
 from workflows.pension import TAKE_UP_AT, PensionWorkflow
 
@@ -190,7 +191,7 @@ async def moved_while_on_hold(h: Harness) -> WorkflowHandle:
     await h.wait_state(handle, WaitState.ON_HOLD)
     moved = await first_of_month_in(h, 7)
     await h.reply(handle, number, f"Fra dato: {format_date(moved)}")
-    await h.wait_until(lambda: format_date(spk_opens(moved)) in h.replies(number)[-1], "re-armed")
+    await eventually(lambda: format_date(spk_opens(moved)) in h.replies(number)[-1], "re-armed")
     await h.wait_state(handle, WaitState.ON_HOLD)
     await sleep_until(h, take_up(moved))
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)

@@ -13,6 +13,7 @@ from pathlib import Path
 from temporalio.client import WorkflowHandle
 
 from domain.cases import ESCALATION_LADDER, CaseOutcome, WaitState
+from tests.eventually import eventually
 from tests.harness import Harness
 from tests.scenarios_new_hire_more import escalated_then_approved, escalations
 from workers.replay import replay_files
@@ -54,7 +55,7 @@ async def polls(handle: WorkflowHandle) -> int:
 
 async def climbed_to(h: Harness, handle: WorkflowHandle, number: str, rung: int) -> None:
     """Wait until the case has climbed to `rung`, and check it did so one rung at a time."""
-    await h.wait_until(lambda: len(escalations(h, number)) >= rung, f"rung {rung}")
+    await eventually(lambda: len(escalations(h, number)) >= rung, f"rung {rung}")
     assert levels(h, number) == list(range(1, rung + 1))
     assert group(h, number) == ESCALATION_LADDER[rung - 1]
     assert await level(handle) == (rung, rung)

@@ -17,6 +17,7 @@ from domain.final_settlement import (
     TerminationReason,
     check_form,
 )
+from tests.eventually import eventually
 from tests.harness import Harness
 from workflows.final_settlement import FinalSettlementWorkflow
 
@@ -84,8 +85,8 @@ async def test_what_the_caller_writes_while_on_hold_goes_to_the_case_handler(h: 
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     await h.reply(handle, number, "Hei, når kommer pengene?")
-    await h.wait_until(lambda: bool(h.notes(number)), "a note for the case handler")
-    await h.wait_until(lambda: h.status(number) == "På vent", "the case back on hold")
+    await eventually(lambda: bool(h.notes(number)), "a note for the case handler")
+    await eventually(lambda: h.status(number) == "På vent", "the case back on hold")
 
     assert (await handle.query(FinalSettlementWorkflow.progress)).due is not None
 
@@ -163,7 +164,7 @@ async def test_a_moved_end_date_moves_the_settlement_to_its_run_and_re_arms_the_
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     await h.reply(handle, number, "Sluttdatoen er utsatt.\nSluttdato: 28.02.2027")
-    await h.wait_until(lambda: "12.03.2027" in h.replies(number)[-1], "the caller told")
+    await eventually(lambda: "12.03.2027" in h.replies(number)[-1], "the caller told")
 
     [settlement] = h.sap.settlements()
     assert (settlement.sluttdato, settlement.utbetales) == (date(2027, 2, 28), date(2027, 3, 12))
@@ -200,9 +201,9 @@ async def test_a_settlement_unpaid_after_its_run_climbs_the_escalation_ladder_on
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     await h.env_sleep(date(2027, 2, 14) - (await h.env.get_current_time()).date())
-    await h.wait_until(lambda: _group(h, number) == ESCALATION_LADDER[0], "the first rung")
+    await eventually(lambda: _group(h, number) == ESCALATION_LADDER[0], "the first rung")
     await h.env_sleep(timedelta(days=5))
-    await h.wait_until(lambda: _group(h, number) == ESCALATION_LADDER[1], "the second rung")
+    await eventually(lambda: _group(h, number) == ESCALATION_LADDER[1], "the second rung")
 
     escalations = [note for note in h.notes(number) if note.startswith("Avvik")]
     assert len(escalations) == 2 and "ikke bekreftet utbetalt" in escalations[0]

@@ -14,6 +14,7 @@ from adapters.dfo.sap import ApprovalState
 from adapters.topdesk.models import NewIncident, Ref
 from domain.cases import OSLO, ApprovalDecision, CaseEvent, CaseOutcome, WaitState, answer_deadline
 from tests import harness as scenarios
+from tests.eventually import eventually
 from tests.harness import Harness, form_without
 from workflows.new_hire import NewHireWorkflow
 
@@ -157,7 +158,7 @@ async def test_changes_sap_cannot_take_automatically_are_noted_for_the_case_hand
     handle = await h.start(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.reply(handle, number, "Kontonummer: 1503 85 10190")
-    await h.wait_until(lambda: bool(h.notes(number)), "a note for the case handler")
+    await eventually(lambda: bool(h.notes(number)), "a note for the case handler")
 
     [note] = h.notes(number)
     assert "Kontonummer" in note and "manuelt" in note

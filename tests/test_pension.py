@@ -26,6 +26,7 @@ from domain.pension import (
     spk_opens,
 )
 from tests import scenarios_pension as s
+from tests.eventually import eventually
 from tests.harness import Harness
 from workflows.pension import PensionWorkflow
 
@@ -318,7 +319,7 @@ async def test_a_pension_date_moved_while_awaiting_approval_withdraws_and_resend
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     moved = await s.first_of_month_in(h, 4)
     await h.reply(handle, number, f"Fra dato: {format_date(moved)}")
-    await h.wait_until(lambda: len(h.sap.registrations()) == 2, "the position change anew")
+    await eventually(lambda: len(h.sap.registrations()) == 2, "the position change anew")
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
 
     assert spk_statuses(h) == [

@@ -21,6 +21,7 @@ from temporalio.common import SearchAttributeKey
 from domain.cases import ESCALATION_LADDER, CaseProgress, OperatorAction, RadarFlag, WaitState
 from domain.identifiers import employee_key
 from domain.sla import SlaTarget, add_business_days, business_days_between
+from tests.eventually import eventually
 from tests.harness import Harness, form_for_person, form_without
 from workers.settings import DEV_PSEUDONYM_KEY, Settings
 from workflows import search_attributes as sa
@@ -125,11 +126,11 @@ async def test_a_case_flagged_as_stuck_climbs_one_rung_and_a_repeat_flag_changes
     await flag(handle, "wait", limit_days=3, state="awaiting_caller")  # a wait that is over
     assert (await handled(h, handle)).escalation_level == 0
     await flag(handle, "wait", limit_days=3, event_id="radar-1/wait", state="awaiting_approval")
-    await h.wait_until(lambda: len(escalation_notes(h, number)) == 1, "one escalation")
+    await eventually(lambda: len(escalation_notes(h, number)) == 1, "one escalation")
     await flag(handle, "wait", limit_days=3, event_id="radar-1/wait")  # the same signal again
     await flag(handle, "wait", limit_days=3)  # the next hour's run, same wait
     await flag(handle, "sla_due", limit_days=1)
-    await h.wait_until(lambda: len(due_notes(h, number)) == 1, "the SLA due notice")
+    await eventually(lambda: len(due_notes(h, number)) == 1, "the SLA due notice")
     await flag(handle, "sla_due", limit_days=1)  # told once only
     await handle.signal(
         NewHireWorkflow.operator_action,
@@ -152,7 +153,7 @@ async def test_an_expired_sla_escalates_also_while_paused_but_not_before_its_mar
     handle = await h.start(number)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
     await flag(handle, "sla_expired", limit_days=0.0)  # paused at its reading, which is > 0
-    await h.wait_until(lambda: len(escalation_notes(h, number)) == 1, "the SLA escalation")
+    await eventually(lambda: len(escalation_notes(h, number)) == 1, "the SLA escalation")
     [note] = escalation_notes(h, number)
     assert "behandlingstiden er" in note and "holdt utenfor" in note
 
@@ -226,7 +227,7 @@ async def test_a_resignation_whose_settlement_carries_the_case_leaves_the_radar_
 
     await flag(parent, "wait", limit_days=0)  # "working" limits no longer reach the parent
     await flag(child, "wait", limit_days=0)  # the child's own wait (on hold) is past its limit
-    await h.wait_until(lambda: len(escalation_notes(h, number)) == 1, "the child's escalation")
+    await eventually(lambda: len(escalation_notes(h, number)) == 1, "the child's escalation")
     assert (await handled(h, parent)).escalation_level == 0
     assert len(escalation_notes(h, number)) == 1
     assert (await child.query(FinalSettlementWorkflow.progress)).escalation_level == 1

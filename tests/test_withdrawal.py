@@ -10,6 +10,7 @@ from adapters.dfo.sap import ApprovalState, PayrollRejected
 from domain.cases import CaseOutcome, WaitState
 from domain.extension import NOTED_FOR_HANDLER
 from tests import scenarios_new_hire_more as more
+from tests.eventually import eventually
 from tests.harness import EXTENSION_FORM, Harness, form_without
 from workflows.new_hire import NewHireWorkflow
 
@@ -181,7 +182,7 @@ async def test_an_unchanged_extension_form_is_only_noted_for_the_case_handler(h:
     handle = await h.start_extension(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     await h.reply(handle, number, "Når godkjenner leder?")
-    await h.wait_until(lambda: bool(h.notes(number)), "a note for the case handler")
+    await eventually(lambda: bool(h.notes(number)), "a note for the case handler")
 
     assert h.notes(number) == [NOTED_FOR_HANDLER]
     [registration] = h.sap.registrations()
