@@ -51,6 +51,7 @@ from bench.cases import (
     figures,
     submit_forms,
 )
+from domain.processes import NEW_HIRE
 from workers.logging import configure_logging
 from workers.settings import Settings
 from workers.worker import Systems, build_worker, worker_tuning
@@ -73,11 +74,11 @@ class Run:
     async def case(self, i: int) -> None:
         """One real new-hire case, from the "created" webhook to the workflow's result."""
         number = self.numbers[i]
-        workflow_id = f"new-hire-{number}"
+        workflow_id = NEW_HIRE.workflow_id(number)
         registration = self.registered.expect(workflow_id)
         # The category named, as an action sequence that templates it sends it: the intake then
         # routes without reading TOPdesk (the workflow reads the case anyway).
-        created = {"number": number, "event": "incident_created", "category": "Nyansettelse"}
+        created = {"number": number, "event": "incident_created", "category": NEW_HIRE.category}
         await self.post("/webhooks/topdesk", created)
         registration_id = await registration
         self.sap.decide(registration_id, approved=True)  # the manager, in the DFØ portal

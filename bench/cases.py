@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.dfo.sap import NewHire, Registration, SapStub
 from adapters.topdesk.client import TopdeskClient
+from domain.processes import NEW_HIRE
 from tests.harness import COMPLETE_FORM
 from workers.demo import submit_form
 from workers.temporal import binary, data_converter
@@ -139,7 +140,7 @@ def person_form(person: int) -> str:
 
 def submit_forms(topdesk: TopdeskClient, count: int, first: int = 0) -> list[str]:
     """`count` new-hire cases in TOPdesk, as the units' HR would send them; their numbers."""
-    return [submit_form(topdesk, "Nyansettelse", person_form(first + i)) for i in range(count)]
+    return [submit_form(topdesk, NEW_HIRE.category, person_form(first + i)) for i in range(count)]
 
 
 class Registered:

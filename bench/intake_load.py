@@ -39,6 +39,7 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
 from bench.cases import Intake, submit_forms
 from domain.new_hire import NewHireInput
+from domain.processes import NEW_HIRE
 from workers.intake import topdesk_of
 from workers.logging import configure_logging
 from workers.settings import Settings
@@ -129,7 +130,9 @@ async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
             intake = Intake(scratch, address, simulator.url, task_queue, SECRET)
             try:
                 phases = await _rounds(env.client, settings, intake.url, numbers, concurrency)
-                expected = [f"new-hire-{n}" for n in numbers["intake"] + numbers["intake_read"]]
+                expected = [
+                    NEW_HIRE.workflow_id(n) for n in numbers["intake"] + numbers["intake_read"]
+                ]
                 missing = await lost(env.client, expected)
             finally:
                 intake.stop()
@@ -147,7 +150,7 @@ async def _rounds(
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         calls = {
             "bare": [_bare_start(client, settings.task_queue, n) for n in numbers["bare"]],
-            "intake": [_webhook(http, settings, n, "Nyansettelse") for n in numbers["intake"]],
+            "intake": [_webhook(http, settings, n, NEW_HIRE.category) for n in numbers["intake"]],
             "intake_read": [_webhook(http, settings, n, None) for n in numbers["intake_read"]],
         }
         # Untimed, first: connections opened and code paths warm on both ways alike (a fresh

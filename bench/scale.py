@@ -34,6 +34,7 @@ from adapters.dfo.sap import Registration, SapStub
 from bench.cases import Simulator, dev_server, rss_mb, saksflyt, submit_forms
 from domain.cases import ApprovalDecision
 from domain.new_hire import NewHireInput
+from domain.processes import NEW_HIRE
 from workers.logging import configure_logging
 from workflows.new_hire import NewHireWorkflow
 
@@ -82,7 +83,7 @@ async def start_all(client: Client, task_queue: str, numbers: list[str], limit: 
             await client.start_workflow(
                 NewHireWorkflow.run,
                 NewHireInput(case_number=number),
-                id=f"new-hire-{number}",
+                id=NEW_HIRE.workflow_id(number),
                 task_queue=task_queue,
             )
 

@@ -31,13 +31,13 @@ from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 from domain.cases import WaitState
-from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaClock, add_business_days
+from domain.processes import NAMES, NEW_HIRE, SLA_DEFAULTS
+from domain.sla import DEFAULT_WAIT_LIMITS, SlaClock, add_business_days
 from workers.case_index import CASES, find_stuck, list_cases
 from workers.metrics import CaseGauges
 from workers.temporal import binary, data_converter
 from workflows import search_attributes as sa
 
-PROCESSES = ("new_hire", "extension", "final_settlement", "pension", "resignation")
 STATES = (
     WaitState.WORKING,
     WaitState.AWAITING_CALLER,
@@ -54,7 +54,7 @@ def attributes(i: int, now: datetime) -> TypedSearchAttributes:
     since = now - timedelta(hours=7 * (i % 103))  # up to 30 days back
     clock = SlaClock(started=since).pause(now) if state is WaitState.AWAITING_CALLER else None
     pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(sa.PROCESS, PROCESSES[i % len(PROCESSES)]),
+        SearchAttributePair(sa.PROCESS, NAMES[i % len(NAMES)]),
         SearchAttributePair(sa.CASE_NUMBER, f"I2612-{i:05d}"),
         SearchAttributePair(sa.WAIT_STATE, state.value),
         SearchAttributePair(sa.WAITING_SINCE, since),
@@ -75,8 +75,8 @@ async def seed(client: Client, cases: int, now: datetime) -> None:
     async def one(i: int) -> None:
         async with limit:
             await client.start_workflow(
-                "NewHire",
-                id=f"new-hire-bench-{i}",
+                NEW_HIRE.workflow,
+                id=NEW_HIRE.workflow_id(f"bench-{i}"),
                 task_queue=task_queue,
                 search_attributes=attributes(i, now),
             )
@@ -122,10 +122,10 @@ async def main(cases: int) -> None:
         bare, counted = await timed(lambda: bare_count(client))
         rows, listed = await timed(lambda: list_cases(client))
         radar, stuck = await timed(
-            lambda: find_stuck(client, DEFAULT_WAIT_LIMITS, DEFAULT_TARGETS, now)
+            lambda: find_stuck(client, DEFAULT_WAIT_LIMITS, SLA_DEFAULTS, now)
         )
         refresh, _ = await timed(
-            lambda: gauges.refresh(client, DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, now)
+            lambda: gauges.refresh(client, SLA_DEFAULTS, DEFAULT_WAIT_LIMITS, now)
         )
         assert counted == cases and len(listed) == cases  # type: ignore[arg-type]
         print(f"median of {ROUNDS} rounds; baseline: one bare listing of every case")

@@ -42,16 +42,25 @@ class WaitState(StrEnum):
     DONE = "done"
 
 
-# How a case handler says where a case stands (Temporal UI, `saksflyt cases`, the KPI report).
+# How a case handler says where a case stands, in a sentence (Temporal UI's details, the radar's
+# notes) and as a heading (`state_label`: the KPI report). The words are TOPdesk's status names
+# where the state is one, so a case reads alike in TOPdesk, Temporal UI and the report.
 STATE_TEXT: dict[WaitState, str] = {
     WaitState.WORKING: "i arbeid",
-    WaitState.AWAITING_CALLER: "venter på svar fra innmelder",
+    WaitState.AWAITING_CALLER: "venter på bruker",
     WaitState.ON_HOLD: "på vent",
     WaitState.AWAITING_APPROVAL: "venter på leders godkjenning",
     WaitState.AWAITING_PAYROLL: "venter på lønnskjøringen",
     WaitState.HANDED_OVER: "overlatt til sluttoppgjøret",
-    WaitState.DONE: "ferdig",
+    WaitState.DONE: "fullført",
 }
+
+
+def state_label(state: WaitState) -> str:
+    """ "Venter på bruker": the state's wording as a heading."""
+    text = STATE_TEXT[state]
+    return text[0].upper() + text[1:]
+
 
 TOPDESK_STATUS_OF: dict[WaitState, TopdeskStatus] = {
     WaitState.WORKING: TopdeskStatus.IN_PROGRESS,

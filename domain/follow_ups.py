@@ -34,6 +34,7 @@ from domain.employment import Employment
 from domain.forms import InvalidAnswer, format_date, read_answers
 from domain.identifiers import employee_number
 from domain.payroll_calendar import PayrollCalendar, add_working_days, pay_day
+from domain.processes import EXTENSION, FINAL_SETTLEMENT, PENSION, RESIGNATION
 
 # Seed 001 names the form "Andre endringer arbeidsforhold" for changes to an employment that have
 # no form of their own; the cases saksflyt opens to a unit about its employees go there too.
@@ -42,11 +43,8 @@ UNIT_CASE_CATEGORY = "Andre endringer arbeidsforhold"
 # The cases that tell the centre an employee will be extended or will leave ("fått beskjed om skal
 # forlenges/fratre"): the two forms of seed 001, and the resignation and pension cases, which both
 # end in a final settlement.
-ANNOUNCING_CATEGORIES = (
-    extension.CATEGORY,
-    final_settlement.CATEGORY,
-    "Oppsigelse",
-    "Pensjon",
+ANNOUNCING_CATEGORIES = tuple(
+    process.category for process in (EXTENSION, FINAL_SETTLEMENT, RESIGNATION, PENSION)
 )
 
 # Who is told when SAP has no e-mail address for the unit: the service centre's own mailbox,

@@ -57,8 +57,6 @@ from domain.forms import (
 )
 from domain.payroll_calendar import PayrollCalendar
 
-CATEGORY = "Pensjon"
-
 # dfo-domain.md §3.4: the window in which SPK takes a pension message, in months before the date.
 EARLIEST_MONTHS_BEFORE = 4
 ON_TIME_MONTHS_BEFORE = 2

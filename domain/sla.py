@@ -1,9 +1,10 @@
 """The SLA clock: how long the service centre has had a case, in Norwegian working days.
 
 Seed 000 (ch. 6) sets no processing-time targets "for lack of a reporting tool"; saksflyt is that
-tool, so the targets are settings (`Settings.sla_targets`), with the defaults below. The clock
-runs while the case is the centre's to move and pauses while it waits for the caller: a form
-sent back for a missing bank account is not the centre's delay. It stops when the case is done.
+tool, so the targets are settings (`Settings.sla_targets`), each process's default in its entry
+of `domain/processes.py`. The clock runs while the case is the centre's to move and pauses while
+it waits for the caller: a form sent back for a missing bank account is not the centre's delay.
+It stops when the case is done.
 
 A target has two marks: *due*, when the case handler is told, and *expires*, when the case climbs
 the escalation ladder. Neither is stored: a case is overdue when its clock, read now, has passed
@@ -161,17 +162,6 @@ def due_at(clock: SlaClock, target: SlaTarget) -> datetime | None:
 def expires_at(clock: SlaClock, target: SlaTarget) -> datetime | None:
     return add_business_days(clock.started, target.expires_days) if clock.started else None
 
-
-# Working days with the centre. A new hire or an extension must reach SAP well before the
-# payroll run; a final settlement and a pension case legitimately wait on hold for a run or a
-# date months ahead, with the clock running, so their targets cover that wait.
-DEFAULT_TARGETS: dict[str, SlaTarget] = {
-    "new_hire": SlaTarget(due_days=3, expires_days=5),
-    "extension": SlaTarget(due_days=3, expires_days=5),
-    "resignation": SlaTarget(due_days=3, expires_days=5),
-    "final_settlement": SlaTarget(due_days=40, expires_days=60),
-    "pension": SlaTarget(due_days=80, expires_days=100),
-}
 
 # How long a case may stay in a wait state before the radar calls it stuck, in working days.
 # States that wait for a date of their own (on hold until the resume date, the payroll run)

@@ -15,8 +15,6 @@ from adapters.topdesk.models import Incident
 from domain.cases import CaseOutcome, WaitState
 from tests.harness import Harness
 from tests.test_intake import events, post, serve
-from workers.routing import ROUTES
-from workflows.handoff import PROCESSES
 
 
 class CountedTopdesk:
@@ -59,23 +57,6 @@ def handle(h: Harness, workflow_id: str) -> WorkflowHandle:
 
 async def runs(found: WorkflowHandle) -> int:
     return len(await events(found, "workflow_execution_started"))
-
-
-def test_the_hand_off_knows_each_process_as_the_intake_routes_it():
-    for category, route in ROUTES.items():
-        if route.run is None:
-            assert category not in PROCESSES  # started by the DFØ portal, never handed on
-            continue
-        assert PROCESSES[category].prefix == route.prefix
-        name = route.run.__qualname__.split(".")[0]
-        assert PROCESSES[category].workflow == _workflow_name(name)
-
-
-def _workflow_name(class_name: str) -> str:
-    from workers.worker import WORKFLOWS
-
-    found = next(cls for cls in WORKFLOWS if cls.__name__ == class_name)
-    return str(found.__temporal_workflow_definition.name)
 
 
 async def test_a_created_webhook_that_names_the_category_needs_no_topdesk_read(

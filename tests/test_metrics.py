@@ -25,11 +25,12 @@ from adapters.dfo.sap import SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.simulator import TopdeskSimulator
+from domain import processes
 from domain.cases import WaitState
 from domain.sla import SlaTarget
 from tests.harness import COMPLETE_FORM, Harness, form_without
 from workers.case_index import list_cases, open_query
-from workers.metrics import PROCESSES, REASONS, CaseGauges, open_counts, prometheus_runtime
+from workers.metrics import REASONS, CaseGauges, open_counts, prometheus_runtime
 from workers.temporal import data_converter
 from workers.worker import Systems, build_worker
 
@@ -155,7 +156,7 @@ async def test_every_overdue_series_reads_0_when_no_case_is_overdue(
     h, gauges, url = metered
     await gauges.refresh(h.client, TARGETS, LIMITS)  # no case at all
     scrape = Scrape(url)
-    for process in PROCESSES:
+    for process in processes.NAMES:
         for reason in REASONS:
             assert scrape.value("saksflyt_overdue_cases", process=process, reason=reason) == 0
         for state in WaitState:

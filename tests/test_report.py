@@ -22,7 +22,8 @@ from domain.kpi import (
     sla_elapsed,
     time_per_state,
 )
-from domain.sla import DEFAULT_TARGETS, business_days_between
+from domain.processes import SLA_DEFAULTS
+from domain.sla import business_days_between
 from tests.harness import Harness, complete_form, extension_registered, form_without
 from workers.case_index import list_cases
 from workers.report import timeline_from_history, write_report
@@ -103,7 +104,7 @@ OPEN_NOW = [("new_hire", W), ("new_hire", A), ("pension", H), ("new_hire", A)]
 
 
 def test_report_numbers_equal_the_hand_computed_ones():
-    report = kpi_report(SEEDED, OPEN_NOW, DEFAULT_TARGETS, MARCH)
+    report = kpi_report(SEEDED, OPEN_NOW, SLA_DEFAULTS, MARCH)
 
     assert report.flow == {
         "extension": Flow(opened=1, closed=1),
@@ -158,14 +159,14 @@ def test_the_window_is_whole_oslo_days():
 
 
 def test_a_process_without_a_target_is_left_out_of_compliance():
-    report = kpi_report(SEEDED, [], {"extension": DEFAULT_TARGETS["extension"]}, MARCH)
+    report = kpi_report(SEEDED, [], {"extension": SLA_DEFAULTS["extension"]}, MARCH)
     assert report.compliance == {"IØT": Compliance(closed=1, on_time=0, due=1, expired=0)}
     assert report.flow["new_hire"] == Flow(opened=5, closed=4)
 
 
 def test_nothing_in_the_window_gives_empty_tables():
     report = kpi_report(
-        SEEDED, [], DEFAULT_TARGETS, Window(first=date(2026, 1, 1), last=date(2026, 1, 31))
+        SEEDED, [], SLA_DEFAULTS, Window(first=date(2026, 1, 1), last=date(2026, 1, 31))
     )
     assert (report.flow, report.cycle_time, report.compliance, report.backlog) == ({}, {}, {}, {})
 

@@ -36,6 +36,7 @@ from temporalio.client import Client
 from temporalio.common import MetricGauge, MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from domain import processes
 from domain.cases import WaitState
 from domain.sla import SlaStanding, SlaTarget
 from workers.case_index import CaseRow, list_cases, open_query
@@ -48,9 +49,8 @@ OVERDUE_CASES = "saksflyt_overdue_cases"
 
 Labels = tuple[str, str]
 
-# The case processes (the `Process` search attribute's values) and the overdue reasons, so
-# that every series of the gauges is shown, also at 0.
-PROCESSES = ("new_hire", "extension", "final_settlement", "pension", "resignation")
+# The overdue reasons, so that every series of the gauges is shown, also at 0 (as is every
+# process, the `Process` search attribute's values, `domain/processes.py`).
 REASONS = ("sla_due", "sla_expired", "wait_limit")
 
 
@@ -117,12 +117,12 @@ class CaseGauges:
         self.open = _Gauge(
             meter.create_gauge(OPEN_CASES, "Open cases by process and wait state"),
             ("process", "state"),
-            [(process, state.value) for process in PROCESSES for state in WaitState],
+            [(process, state.value) for process in processes.NAMES for state in WaitState],
         )
         self.overdue = _Gauge(
             meter.create_gauge(OVERDUE_CASES, "Open cases past an SLA mark or wait limit"),
             ("process", "reason"),
-            [(process, reason) for process in PROCESSES for reason in REASONS],
+            [(process, reason) for process in processes.NAMES for reason in REASONS],
         )
 
     async def refresh(

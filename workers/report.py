@@ -27,8 +27,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import TypedSearchAttributes
 
-from domain import extension, final_settlement, new_hire, pension, resignation
-from domain.cases import OSLO, WaitState
+from domain import processes
+from domain.cases import OSLO, WaitState, state_label
 from domain.kpi import (
     UNKNOWN_UNIT,
     CaseTimeline,
@@ -43,23 +43,6 @@ from workers.case_index import CaseRow, list_cases, open_query, upserted
 from workers.settings import Settings
 from workflows import search_attributes as sa
 
-# A process is named by its TOPdesk category, as the case handlers know it.
-PROCESS_LABELS = {
-    "new_hire": new_hire.CATEGORY,
-    "extension": extension.CATEGORY,
-    "final_settlement": final_settlement.CATEGORY,
-    "pension": pension.CATEGORY,
-    "resignation": resignation.CATEGORY,
-}
-STATE_LABELS = {
-    WaitState.WORKING: "I arbeid",
-    WaitState.AWAITING_CALLER: "Venter på bruker",
-    WaitState.ON_HOLD: "På vent",
-    WaitState.AWAITING_APPROVAL: "Venter på godkjenning",
-    WaitState.AWAITING_PAYROLL: "Venter på lønnskjøring",
-    WaitState.HANDED_OVER: "Overlatt til sluttoppgjøret",
-    WaitState.DONE: "Fullført",
-}
 # One colour per state, the same in every plot, so a reader learns them once.
 STATE_COLOURS = {
     WaitState.WORKING: "#4477aa",
@@ -204,14 +187,14 @@ def draw_plots(report: KpiReport, out_dir: Path) -> dict[str, str]:
         plots["flow"] = _save(_flow_plot(report), out_dir, "saker-per-prosess.png")
     if report.cycle_time:
         plots["cycle"] = _save(
-            _spread_plot({_process(p): s for p, s in report.cycle_time.items()}, "#4477aa"),
+            _spread_plot({processes.label(p): s for p, s in report.cycle_time.items()}, "#4477aa"),
             out_dir,
             "saksbehandlingstid.png",
         )
     if report.time_in_state:
         plots["steps"] = _save(_steps_plot(report), out_dir, "tid-per-steg.png")
     if report.time_in_state_overall:
-        spreads = {STATE_LABELS[s]: v for s, v in report.time_in_state_overall.items()}
+        spreads = {state_label(s): v for s, v in report.time_in_state_overall.items()}
         plots["states"] = _save(_spread_plot(spreads, "#66ccee"), out_dir, "tid-per-tilstand.png")
     if report.compliance:
         plots["sla"] = _save(_compliance_plot(report), out_dir, "sla-per-enhet.png")
@@ -245,7 +228,7 @@ def _save(figure: Figure, out_dir: Path, name: str) -> str:
 
 
 def _flow_plot(report: KpiReport) -> Figure:
-    names = [_process(p) for p in report.flow]
+    names = [processes.label(p) for p in report.flow]
     figure, ax = _figure(len(names))
     positions = range(len(names))
     opened = [row.opened for row in report.flow.values()]
@@ -285,7 +268,7 @@ def _spread_plot(spreads: dict[str, Spread], colour: str) -> Figure:
 
 def _steps_plot(report: KpiReport) -> Figure:
     """Per process, the median time in each state, stacked: where a typical case spends it."""
-    names = [_process(p) for p in report.time_in_state]
+    names = [processes.label(p) for p in report.time_in_state]
     figure, ax = _figure(len(names))
     positions = list(range(len(names)))
     left = [0.0] * len(names)
@@ -296,7 +279,7 @@ def _steps_plot(report: KpiReport) -> Figure:
         ]
         if not any(widths):
             continue
-        ax.barh(positions, widths, left=left, color=STATE_COLOURS[state], label=STATE_LABELS[state])
+        ax.barh(positions, widths, left=left, color=STATE_COLOURS[state], label=state_label(state))
         left = [a + b for a, b in zip(left, widths, strict=True)]
     ax.set_yticks(positions, names)
     ax.invert_yaxis()
@@ -334,7 +317,7 @@ def _compliance_plot(report: KpiReport) -> Figure:
 
 
 def _backlog_plot(report: KpiReport) -> Figure:
-    names = [_process(p) for p in report.backlog]
+    names = [processes.label(p) for p in report.backlog]
     figure, ax = _figure(len(names))
     positions = list(range(len(names)))
     left = [0] * len(names)
@@ -342,7 +325,7 @@ def _backlog_plot(report: KpiReport) -> Figure:
         counts = [states.get(state, 0) for states in report.backlog.values()]
         if not any(counts):
             continue
-        ax.barh(positions, counts, left=left, color=STATE_COLOURS[state], label=STATE_LABELS[state])
+        ax.barh(positions, counts, left=left, color=STATE_COLOURS[state], label=state_label(state))
         left = [a + b for a, b in zip(left, counts, strict=True)]
     ax.set_yticks(positions, names)
     ax.invert_yaxis()
@@ -378,7 +361,7 @@ def render_html(
         _section("Saker åpnet og avsluttet", _flow_table(report), plots.get("flow")),
         _section(
             "Saksbehandlingstid per prosess",
-            _spread_table("Prosess", {_process(p): s for p, s in report.cycle_time.items()}),
+            _spread_table("Prosess", {processes.label(p): s for p, s in report.cycle_time.items()}),
             plots.get("cycle"),
             "Fra saken kom inn til den ble avsluttet, for saker avsluttet i perioden.",
         ),
@@ -393,7 +376,7 @@ def render_html(
             "Tid i hver ventetilstand, alle prosesser",
             _spread_table(
                 "Tilstand",
-                {STATE_LABELS[s]: v for s, v in report.time_in_state_overall.items()},
+                {state_label(s): v for s, v in report.time_in_state_overall.items()},
             ),
             plots.get("states"),
         ),
@@ -473,7 +456,7 @@ def _table(
 
 
 def _flow_table(report: KpiReport) -> str:
-    rows = [[_process(p), str(f.opened), str(f.closed)] for p, f in report.flow.items()]
+    rows = [[processes.label(p), str(f.opened), str(f.closed)] for p, f in report.flow.items()]
     opened = sum(f.opened for f in report.flow.values())
     closed = sum(f.closed for f in report.flow.values())
     return _table(["Prosess", "Åpnet", "Avsluttet"], rows, ["Sum", str(opened), str(closed)])
@@ -486,7 +469,7 @@ def _spread_table(first: str, spreads: dict[str, Spread]) -> str:
 
 def _steps_table(report: KpiReport) -> str:
     rows = [
-        [_process(process), STATE_LABELS[state], str(s.count), _days(s.median), _days(s.p90)]
+        [processes.label(process), state_label(state), str(s.count), _days(s.median), _days(s.p90)]
         for process, states in report.time_in_state.items()
         for state, s in states.items()
     ]
@@ -521,7 +504,7 @@ def _compliance_table(report: KpiReport) -> str:
 def _backlog_table(report: KpiReport) -> str:
     states = [s for s in WaitState if any(s in row for row in report.backlog.values())]
     rows = [
-        [_process(p), *(str(row.get(s, 0)) for s in states), str(sum(row.values()))]
+        [processes.label(p), *(str(row.get(s, 0)) for s in states), str(sum(row.values()))]
         for p, row in report.backlog.items()
     ]
     sums = [
@@ -529,21 +512,17 @@ def _backlog_table(report: KpiReport) -> str:
         *(str(sum(row.get(s, 0) for row in report.backlog.values())) for s in states),
         str(sum(sum(row.values()) for row in report.backlog.values())),
     ]
-    return _table(["Prosess", *(STATE_LABELS[s] for s in states), "Sum"], rows, sums)
+    return _table(["Prosess", *(state_label(s) for s in states), "Sum"], rows, sums)
 
 
 def _targets_note(targets: dict[str, SlaTarget], report: KpiReport) -> str:
     shown = sorted({p for p in report.flow} & set(targets))
     marks = "; ".join(
-        f"{_process(p)}: varsel ved {_days(targets[p].due_days)}, "
+        f"{processes.label(p)}: varsel ved {_days(targets[p].due_days)}, "
         f"frist {_days(targets[p].expires_days)} dager"
         for p in shown
     )
     return f"Mål: {marks}." if marks else ""
-
-
-def _process(process: str) -> str:
-    return PROCESS_LABELS.get(process, process)
 
 
 def _days(value: float) -> str:

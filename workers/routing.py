@@ -14,11 +14,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from adapters.topdesk.models import Incident
-from domain import extension, final_settlement, new_hire, pension, resignation
+from domain import processes
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
 from domain.new_hire import NewHireInput
 from domain.pension import PensionInput
+from domain.processes import Process
 from workflows.extension import ExtensionWorkflow
 from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.new_hire import NewHireWorkflow
@@ -27,48 +28,50 @@ from workflows.pension import PensionWorkflow
 
 @dataclass(frozen=True)
 class Route:
-    """Where a case's events go. `run` and `input_type` are None for a process a TOPdesk event
-    never starts (the resignation: the DFØ portal starts it)."""
+    """Where a case's events go: its process (`domain/processes.py`), and how a TOPdesk event
+    starts its workflow. `run` and `input_type` are None for a process a TOPdesk event never
+    starts (the resignation: the DFØ portal starts it)."""
 
-    prefix: str
+    process: Process
     run: Any = None
     input_type: type[BaseModel] | None = None
-    by_external_number: bool = False
-    category: str = ""  # the TOPdesk category, as Temporal UI's summary names the process
+
+    @property
+    def prefix(self) -> str:
+        return self.process.id_prefix
+
+    @property
+    def by_external_number(self) -> bool:
+        return self.process.keyed_by_form_id
+
+    @property
+    def category(self) -> str:
+        """The TOPdesk category, as Temporal UI's summary names the process."""
+        return self.process.category
 
     def workflow_id(self, incident: Incident) -> str | None:
         """The case's workflow id; None when the case lacks the key it is found by."""
         key = incident.external_number if self.by_external_number else incident.number
-        return f"{self.prefix}-{key}" if key else None
+        return self.process.workflow_id(key) if key else None
 
     def case_workflow_id(self, case_number: str) -> str | None:
         """The workflow id of a case this process's form starts, from its number alone; None
         for a process found by the case's external number (which only TOPdesk knows)."""
-        return None if self.by_external_number else f"{self.prefix}-{case_number}"
+        return None if self.by_external_number else self.process.workflow_id(case_number)
 
     def start_input(self, case_number: str) -> BaseModel | None:
         return self.input_type(case_number=case_number) if self.input_type else None
 
 
 ROUTES: dict[str, Route] = {
-    new_hire.CATEGORY: Route(
-        "new-hire", NewHireWorkflow.run, NewHireInput, category=new_hire.CATEGORY
-    ),
-    extension.CATEGORY: Route(
-        "extension", ExtensionWorkflow.run, ExtensionInput, category=extension.CATEGORY
-    ),
-    final_settlement.CATEGORY: Route(
-        "final-settlement",
-        FinalSettlementWorkflow.run,
-        FinalSettlementInput,
-        category=final_settlement.CATEGORY,
-    ),
-    pension.CATEGORY: Route(
-        "pension", PensionWorkflow.run, PensionInput, category=pension.CATEGORY
-    ),
-    resignation.CATEGORY: Route(
-        "resignation", by_external_number=True, category=resignation.CATEGORY
-    ),
+    route.category: route
+    for route in (
+        Route(processes.NEW_HIRE, NewHireWorkflow.run, NewHireInput),
+        Route(processes.EXTENSION, ExtensionWorkflow.run, ExtensionInput),
+        Route(processes.FINAL_SETTLEMENT, FinalSettlementWorkflow.run, FinalSettlementInput),
+        Route(processes.PENSION, PensionWorkflow.run, PensionInput),
+        Route(processes.RESIGNATION),
+    )
 }
 
 

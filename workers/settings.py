@@ -14,7 +14,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaTarget
+from domain.processes import SLA_DEFAULTS
+from domain.sla import DEFAULT_WAIT_LIMITS, SlaTarget
 from workers.codec import parse_key
 from workers.temporal_config import TemporalEnvConfig
 
@@ -117,7 +118,7 @@ class Settings(BaseSettings):
     # SLA targets per process and the radar's limits per wait state, in working days
     # (domain/sla.py); JSON in the environment, e.g. SAKSFLYT_SLA_TARGETS='{"new_hire":
     # {"due_days": 2, "expires_days": 4}}'. A process or state left out keeps its default.
-    sla_targets: dict[str, SlaTarget] = DEFAULT_TARGETS
+    sla_targets: dict[str, SlaTarget] = SLA_DEFAULTS
     wait_limits: dict[str, float] = DEFAULT_WAIT_LIMITS
     # The stuck-case radar's schedule: every this many minutes.
     radar_every_minutes: int = 60
@@ -156,7 +157,7 @@ class Settings(BaseSettings):
     def _over_defaults(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
         """A setting names only what it changes; the rest keep their defaults."""
         defaults: dict[str, Any] = (
-            DEFAULT_TARGETS if info.field_name == "sla_targets" else DEFAULT_WAIT_LIMITS
+            SLA_DEFAULTS if info.field_name == "sla_targets" else DEFAULT_WAIT_LIMITS
         )
         return {**defaults, **value}
 

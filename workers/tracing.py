@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio import activity, client, worker
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from workers.routing import ROUTES
+from domain import processes
 from workers.settings import Settings
 
 TRACES_PATH = "/v1/traces"
@@ -139,11 +139,11 @@ def _headers(scope: Scope) -> dict[str, str]:
     }
 
 
-# Workflow id prefix (`workers/routing.py`) → the process, and whether the rest of the id is the
-# TOPdesk case number (the resignation's is the portal's form id).
+# Workflow id prefix → the process, and whether the rest of the id is the TOPdesk case number
+# (the resignation's is the portal's form id).
 PROCESSES: dict[str, tuple[str, bool]] = {
-    f"{route.prefix}-": (route.prefix.replace("-", "_"), not route.by_external_number)
-    for route in ROUTES.values()
+    f"{process.id_prefix}-": (process.name, not process.keyed_by_form_id)
+    for process in processes.PROCESSES
 }
 
 

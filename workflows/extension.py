@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         unknown_employee_problem,
     )
     from domain.extension import (
-        CATEGORY,
         NOTED_FOR_HANDLER,
         RECEIVED_REPLY,
         ExtensionCheck,
@@ -57,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         too_late_to_move_reply,
     )
     from domain.letters import LetterFields, LetterKind
+    from domain.processes import EXTENSION
     from workflows.approval import (
         CHECKING,
         READ_BEFORE_WORKING,
@@ -84,7 +84,9 @@ EXTENSION_CONFIRMATION = "extension-confirmation"
 class ExtensionWorkflow(ApprovedCaseWorkflow):
     @workflow.init
     def __init__(self, input: ExtensionInput) -> None:
-        self.case = CaseConversation("extension", CATEGORY, input.case_number, input.timings)
+        self.case = CaseConversation(
+            EXTENSION.name, EXTENSION.category, input.case_number, input.timings
+        )
         self.approval = ManagerApproval(self.case)
         self.warned = False
         self.end_date_moves = 0

@@ -51,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
         unknown_employee_problem,
     )
     from domain.final_settlement import (
-        CATEGORY,
         FORM,
         RECEIVED_REPLY,
         FinalSettlementInput,
@@ -71,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.letters import LetterFields, LetterKind
     from domain.payroll_calendar import PayrollCalendar
     from domain.pension import PensionType
+    from domain.processes import FINAL_SETTLEMENT
     from workflows.approval import (
         CHECKING,
         ESCALATION_PATCH,
@@ -97,7 +97,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, input: FinalSettlementInput) -> None:
         self.case = CaseConversation(
-            "final_settlement", input.category, input.case_number, input.timings
+            FINAL_SETTLEMENT.name, input.category, input.case_number, input.timings
         )
         self.calendar = input.calendar
         self.order = input.order
@@ -352,7 +352,7 @@ class SettlementChild:
                 order=order,
                 category=category,
             ),
-            id=f"final-settlement-{case_number}",
+            id=FINAL_SETTLEMENT.workflow_id(case_number),
             static_summary=case_summary(category, case_number),
         )
         try:
@@ -371,4 +371,4 @@ class SettlementChild:
             workflow.logger.info("caller event not passed to the settlement: %s", error)
 
 
-__all__ = ["CATEGORY", "FinalSettlementWorkflow", "SettlementChild"]
+__all__ = ["FinalSettlementWorkflow", "SettlementChild"]

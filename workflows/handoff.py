@@ -13,35 +13,16 @@ have quarantined its webhook), so it is not left unseen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import extension, final_settlement, new_hire, pension, resignation
+    from domain import processes
     from domain.cases import CaseEvent, CaseTimings, case_summary
 
 # workflow.patched id: a case of another category goes to its own process.
 HAND_OFF = "hand-off-wrong-category"
-
-
-@dataclass(frozen=True)
-class Process:
-    """A process a TOPdesk form starts: its workflow type and its workflow id's prefix (as
-    `workers/routing.py` has them; a test holds the two alike)."""
-
-    workflow: str
-    prefix: str
-
-
-PROCESSES: dict[str, Process] = {
-    new_hire.CATEGORY: Process("NewHire", "new-hire"),
-    extension.CATEGORY: Process("Extension", "extension"),
-    final_settlement.CATEGORY: Process("FinalSettlement", "final-settlement"),
-    pension.CATEGORY: Process("Pension", "pension"),
-}
 
 
 async def hand_off(
@@ -49,10 +30,10 @@ async def hand_off(
 ) -> str | None:
     """Start (or feed) the workflow of the process `category` names; its id, or None when no
     process a form starts has that category (the case is then left as it is)."""
-    process = PROCESSES.get(category or "")
+    process = processes.started_by_form(category)
     if process is None:
         return None
-    workflow_id = f"{process.prefix}-{case_number}"
+    workflow_id = process.workflow_id(case_number)
     try:
         await workflow.start_child_workflow(
             process.workflow,
@@ -60,7 +41,7 @@ async def hand_off(
             id=workflow_id,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            static_summary=case_summary(category or "", case_number),
+            static_summary=case_summary(process.category, case_number),
         )
     except WorkflowAlreadyStartedError:
         await _pass_on(workflow_id, events)
@@ -81,7 +62,7 @@ async def _pass_on(workflow_id: str, events: list[CaseEvent]) -> None:
 def left_unseen(category: str | None) -> bool:
     """Whether no process carries a case of this category: none a form starts, and not the
     resignation, whose case the workflow the DFØ portal started carries."""
-    return category not in PROCESSES and category != resignation.CATEGORY
+    return processes.of_category(category) is None
 
 
 def unrouted_note(claimed: str, category: str | None) -> str:

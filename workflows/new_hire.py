@@ -36,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.identifiers import changed
     from domain.new_hire import (
-        CATEGORY,
         RECEIVED_REPLY,
         NewHireForm,
         NewHireInput,
@@ -47,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         registered_reply,
         start_date_moved_reply,
     )
+    from domain.processes import NEW_HIRE
     from workflows.approval import (
         CHECKING,
         READ_BEFORE_WORKING,
@@ -65,7 +65,9 @@ with workflow.unsafe.imports_passed_through():
 class NewHireWorkflow(ApprovedCaseWorkflow):
     @workflow.init
     def __init__(self, input: NewHireInput) -> None:
-        self.case = CaseConversation("new_hire", CATEGORY, input.case_number, input.timings)
+        self.case = CaseConversation(
+            NEW_HIRE.name, NEW_HIRE.category, input.case_number, input.timings
+        )
         self.timings = input.timings
         self.approval = ManagerApproval(self.case)
         self.start_date_moves = 0

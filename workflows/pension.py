@@ -61,7 +61,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.letters import LetterFields, LetterKind
     from domain.pension import (
-        CATEGORY,
         RECEIVED_REPLY,
         OperatorOverride,
         PensionForm,
@@ -89,6 +88,7 @@ with workflow.unsafe.imports_passed_through():
         unanswered_note,
         withdrawn_note,
     )
+    from domain.processes import FINAL_SETTLEMENT, PENSION
     from workflows.approval import (
         CHECKING,
         WAITING_FOR_MANAGER,
@@ -121,7 +121,9 @@ class PlanChanged(Exception):
 class PensionWorkflow(ApprovedCaseWorkflow):
     @workflow.init
     def __init__(self, input: PensionInput) -> None:
-        self.case = CaseConversation("pension", CATEGORY, input.case_number, input.timings)
+        self.case = CaseConversation(
+            PENSION.name, PENSION.category, input.case_number, input.timings
+        )
         self.approval = ManagerApproval(self.case)
         self.settlement = SettlementChild()
         self.override: OperatorOverride | None = None
@@ -433,7 +435,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
         settlement, this workflow the SPK message."""
         number = self.case.case_number
         await self.case.reply(full_pension_reply(form))
-        await self.case.move_to(WaitState.HANDED_OVER, f"final-settlement-{number}")
+        await self.case.move_to(WaitState.HANDED_OVER, FINAL_SETTLEMENT.workflow_id(number))
         settled = await self.settlement.settle(
             number,
             input.timings,
@@ -445,7 +447,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
                 manager=form.manager,
                 termination_letter=False,
             ),
-            CATEGORY,
+            PENSION.category,
             input.calendar,
         )
         await self.case.undo_if_withdrawn(settled.outcome)

@@ -25,14 +25,15 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.visibility import FindStuck, VisibilityActivities
     from domain.cases import RadarFlag
-    from domain.sla import DEFAULT_TARGETS, DEFAULT_WAIT_LIMITS, SlaTarget
+    from domain.processes import SLA_DEFAULTS
+    from domain.sla import DEFAULT_WAIT_LIMITS, SlaTarget
     from workflows.case import CaseWorkflow
     from workflows.search_attributes import scheduled_start
 
 
 class RadarInput(BaseModel):
     wait_limits: dict[str, float] = DEFAULT_WAIT_LIMITS
-    sla_targets: dict[str, SlaTarget] = DEFAULT_TARGETS
+    sla_targets: dict[str, SlaTarget] = SLA_DEFAULTS
     # Look as of this moment instead of the run's start (tests, and a look ahead by hand).
     as_of: datetime | None = None
 

@@ -41,10 +41,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.employment import Employment
     from domain.final_settlement import SettlementOrder, TerminationReason
+    from domain.processes import FINAL_SETTLEMENT, RESIGNATION
     from domain.resignation import (
-        CATEGORY,
         OTHER_POSITION_REPLY,
-        PROCESS,
         RECEIVED_REPLY,
         ResignationCase,
         ResignationInput,
@@ -78,7 +77,7 @@ class ResignationWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, input: ResignationInput) -> None:
         # No case yet: it is opened from the portal's form. Until then no caller can write.
-        self.case = CaseConversation(PROCESS, CATEGORY, "", input.timings)
+        self.case = CaseConversation(RESIGNATION.name, RESIGNATION.category, "", input.timings)
         self.settlement = SettlementChild()
         self.filed: Filed | None = None
 
@@ -88,7 +87,7 @@ class ResignationWorkflow(CaseWorkflow):
         if resignation is None:
             return ResignationResult(form_id=input.form_id, outcome=CaseOutcome.NOT_APPLICABLE)
         number = await self._case_for(resignation)
-        self.case = CaseConversation(PROCESS, CATEGORY, number, input.timings)
+        self.case = CaseConversation(RESIGNATION.name, RESIGNATION.category, number, input.timings)
         result = ResignationResult(
             form_id=input.form_id, outcome=CaseOutcome.PAID, case_number=number
         )
@@ -100,9 +99,9 @@ class ResignationWorkflow(CaseWorkflow):
             self.filed = await self._file(resignation, form)
             result.end_date = form.last_day
             result.archived_as = self.filed.journal_post
-            await self.case.move_to(WaitState.HANDED_OVER, f"final-settlement-{number}")
+            await self.case.move_to(WaitState.HANDED_OVER, FINAL_SETTLEMENT.workflow_id(number))
             settled = await self.settlement.settle(
-                number, input.timings, _order(form), CATEGORY, input.calendar
+                number, input.timings, _order(form), RESIGNATION.category, input.calendar
             )
         except CaseClosed as closed:
             await self.case.undo_if_withdrawn(closed.outcome)
@@ -137,7 +136,7 @@ class ResignationWorkflow(CaseWorkflow):
             NewCase(
                 external_number=resignation.form_id,
                 caller_email=resignation.email,
-                category=CATEGORY,
+                category=RESIGNATION.category,
                 brief_description=brief_description(resignation),
                 request=request_text(resignation),
             ),
