@@ -41,6 +41,10 @@ class PayBasis(StrEnum):
     ASSIGNMENT = "oppdrag"
 
 
+# Seed 001: hourly pay and assignments go through TOA, never through this routine.
+TOA_PAY_BASES = frozenset({PayBasis.HOURLY, PayBasis.ASSIGNMENT})
+
+
 class NewHireForm(BaseModel):
     """A new-hire form whose every answer has passed the checks."""
 
@@ -65,10 +69,11 @@ class NewHireCheck(BaseModel):
 
 
 TOA_REFUSAL = (
-    "Denne stillingen skal ikke meldes med skjemaet Nyansettelse. Timelønn og oppdrag "
-    "bestilles gjennom Tilsetting og arbeidskontrakt (TOA), og stillinger over seks måneder "
-    "i denne rutinen må være fastlønnet månedskontrakt. Send bestillingen i TOA, eller svar "
-    "i saken med riktig lønnsform hvis den er feil, så ser vi på saken på nytt."
+    "Timelønn og oppdrag meldes ikke med skjemaet Nyansettelse; den rutinen gjelder ikke "
+    "stillinger som opprettes gjennom Tilsetting og arbeidskontrakt (TOA). Den som har rollen "
+    "behovshaver kontrakt ved enheten, bestiller kontrakten i TOA, og Tjenestesenteret oppretter "
+    "den i Selvbetjeningsportalen. Gjelder saken en fastlønnet månedskontrakt fra rekruttering, "
+    "send skjemaet Nyansettelse på nytt med Lønnsform: Månedslønn."
 )
 
 
@@ -146,15 +151,31 @@ def form_unit(texts: Iterable[str]) -> str | None:
 
 
 def check_form(texts: Iterable[str], today: date) -> NewHireCheck:
-    """Read the form from the case's texts and check it against the routine."""
+    """Read the form from the case's texts and check it against the routine.
+
+    Hourly pay and assignments are refused before anything else is checked: the routine does
+    not apply to them at all, so asking the caller to complete the form first would waste a
+    round trip and point the wrong way.
+    """
+    texts = list(texts)
+    if _pay_basis_given(texts) in TOA_PAY_BASES:
+        return NewHireCheck(refusal=TOA_REFUSAL)
     values, problems = form_spec(today).read(texts)
     problems.extend(_date_order_problems(values))
     if problems:
         return NewHireCheck(problems=problems)
-    form = NewHireForm.model_validate(values)
-    if belongs_to_toa(form):
-        return NewHireCheck(refusal=TOA_REFUSAL)
-    return NewHireCheck(form=form)
+    return NewHireCheck(form=NewHireForm.model_validate(values))
+
+
+def _pay_basis_given(texts: Iterable[str]) -> PayBasis | None:
+    """The pay basis the form names, if it names a known one; the other answers unread."""
+    raw = read_answers(texts, form_spec(date.min).labels).get("pay_basis")
+    if raw is None:
+        return None
+    try:
+        return _pay_basis(raw)
+    except InvalidAnswer:
+        return None  # the full read reports it, naming the choices
 
 
 def _date_order_problems(values: Mapping[str, object]) -> list[str]:
@@ -162,11 +183,6 @@ def _date_order_problems(values: Mapping[str, object]) -> list[str]:
     if isinstance(start, date) and isinstance(end, date) and end < start:
         return ["Sluttdato er ugyldig: den ligger før startdatoen."]
     return []
-
-
-def belongs_to_toa(form: NewHireForm) -> bool:
-    """Hourly pay and assignments go through TOA, never through this routine."""
-    return form.pay_basis is not PayBasis.MONTHLY
 
 
 class NewHireInput(BaseModel):

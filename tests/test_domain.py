@@ -194,13 +194,6 @@ def test_a_monthly_contract_of_any_length_from_recruitment_is_ours(end: str):
     assert check.refusal is None and check.form is not None
 
 
-def test_a_form_with_problems_is_not_refused_before_they_are_fixed():
-    check = check_form(
-        [form_without("Kontonummer", "Lønnsform", extra="Lønnsform: Timelønn")], TODAY
-    )
-    assert check.refusal is None and check.problems
-
-
 def test_an_unknown_pay_basis_is_a_problem_naming_the_choices():
     check = check_form([form_without("Lønnsform", extra="Lønnsform: Stipend")], TODAY)
     assert check.problems == ["Lønnsform er ugyldig: må være Månedslønn, Timelønn eller Oppdrag."]
