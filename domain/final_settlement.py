@@ -4,7 +4,8 @@ Rules:
 - seed 001: when the end date is settled, the unit sends the form Fratredelse; the service centre
   registers the final settlement in SAP;
 - seed 001: the final settlement is paid the month after the end date (the payroll run of the
-  month after, `PayrollCalendar.settlement_run_after`);
+  month after); registered after that run's cut-off, it is paid with the next run that takes it
+  (`PayrollCalendar.settlement_run`), and the caller is told that run;
 - seed 000: while the case waits for that run it is "På vent", and the caller is told why and
   until when.
 The reasons the form accepts are seed 001's: end of a temporary post, lack of funding, main
@@ -23,7 +24,7 @@ from domain import identifiers
 from domain.cases import CaseOutcome, CaseTimings
 from domain.forms import Field, FormSpec, InvalidAnswer, format_date, normalise_label, parse_date
 from domain.forms import text as free_text
-from domain.payroll_calendar import PayrollCalendar
+from domain.payroll_calendar import PayrollCalendar, settlement_pay_day
 
 CATEGORY = "Fratredelse"
 
@@ -157,16 +158,31 @@ RECEIVED_REPLY = (
 def on_hold_reply(end_date: date, run: date) -> str:
     """Seed 000: a case on hold tells why, and when it will be taken up again."""
     return (
-        f"Sluttoppgjøret er registrert i SAP. Det utbetales med lønnskjøringen "
-        f"{format_date(run)}, måneden etter sluttdatoen {format_date(end_date)}. Saken står på "
-        f"vent til da, og vi tar den opp igjen når utbetalingen er bekreftet."
+        f"Sluttoppgjøret er registrert i SAP. {_paid_with(end_date, run)} Saken står på vent til "
+        "da, og vi tar den opp igjen når utbetalingen er bekreftet."
     )
 
 
 def moved_reply(end_date: date, run: date) -> str:
     return (
         f"Sluttdatoen er endret til {format_date(end_date)}, og sluttoppgjøret er flyttet i SAP. "
-        f"Det utbetales nå med lønnskjøringen {format_date(run)}. Saken står på vent til da."
+        f"{_paid_with(end_date, run)} Saken står på vent til da."
+    )
+
+
+def _paid_with(end_date: date, run: date) -> str:
+    """Which run pays, and why that one: the month after the end date, or a later run when the
+    registration came after the cut-off of that month's run (`PayrollCalendar.settlement_run`)."""
+    due = settlement_pay_day(end_date)
+    if run <= due:
+        return (
+            f"Det utbetales med lønnskjøringen {format_date(run)}, måneden etter sluttdatoen "
+            f"{format_date(end_date)}."
+        )
+    return (
+        f"Fristen for lønnskjøringen {format_date(due)}, måneden etter sluttdatoen "
+        f"{format_date(end_date)}, var passert da sluttoppgjøret ble registrert, så det "
+        f"utbetales med lønnskjøringen {format_date(run)}."
     )
 
 

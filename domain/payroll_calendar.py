@@ -111,6 +111,14 @@ def _month_after(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
+def settlement_pay_day(end_date: date) -> date:
+    """The pay day of the month after the end date's month, December rolling over into January.
+
+    Seed 001: the final settlement (sluttoppgjør) is received the month after the end date.
+    """
+    return pay_day(*_month_after(end_date.year, end_date.month))
+
+
 class PayrollCalendar(BaseModel):
     """NTNU's payroll plan: the DFØ pay days plus the service centre's registration cut-off.
 
@@ -150,12 +158,16 @@ class PayrollCalendar(BaseModel):
         return pay_day(year, month)
 
     def settlement_run_after(self, end_date: date) -> date:
-        """The pay day on which a final settlement (sluttoppgjør) is paid.
+        """The pay day of the run a final settlement belongs to by its end date alone; see
+        `settlement_pay_day`. `settlement_run` also heeds the day it is registered."""
+        return settlement_pay_day(end_date)
 
-        Seed 001, "Fratredelse": "Sluttoppgjør mottas måneden etter sluttdato": the run of the
-        month after the month of the end date, December rolling over into January.
-        """
-        return pay_day(*_month_after(end_date.year, end_date.month))
+    def settlement_run(self, end_date: date, registered_on: date) -> date:
+        """The pay day a final settlement registered on `registered_on` (the Norwegian day) is
+        paid on: the run of the month after the end date, or, when that run's cut-off has passed,
+        the first run that still takes it (dfo-domain.md §6.4). A settlement registered at the
+        end of April for an end date of 30 April misses May's run and is paid in June."""
+        return max(settlement_pay_day(end_date), self.run_for_registration(registered_on))
 
     def next_pay_day(self, after: date) -> date:
         """The first pay day strictly after `after` (the pay day itself gives next month's)."""
