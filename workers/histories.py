@@ -1,4 +1,5 @@
-"""What a workflow history holds, walked generically: every payload and failure in any event.
+"""What a workflow history holds, walked generically: every payload and failure in any event;
+and histories written out of a server for the replay corpus or a bug report.
 
 Temporal nests payloads deep in event attributes (inputs, results, signals, memos, summaries, a
 failure's encoded attributes); tests and tools that must see all of them (that none lies in clear,
@@ -9,13 +10,15 @@ no personal data (README, "Watching cases").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
 from domain.identifiers import identifiers_in
@@ -62,3 +65,25 @@ async def events_holding_identifiers(
         if identifiers_in(" ".join(payload.data.decode(errors="replace") for payload in payloads)):
             holding.append(event)
     return holding
+
+
+async def export(client: Client, query: str, out: Path) -> list[Path]:
+    """Write each workflow the visibility query finds to `out`, one JSON file per run, in the
+    format `temporal workflow show -o json` writes and `saksflyt replay` reads. Payloads stay as
+    the server holds them, sealed by the codec, so a file can go into the corpus or a bug report
+    without opening personal data."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    async for execution in client.list_workflows(query):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        history = await handle.fetch_history()
+        path = out / f"{_file_safe(execution.id)}.{execution.run_id}.json"
+        path.write_text(history.to_json())
+        written.append(path)
+    return written
+
+
+def _file_safe(workflow_id: str) -> str:
+    """A workflow id as a file name: ids are the process and the case number, but a query may
+    find any workflow."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", workflow_id)
