@@ -36,7 +36,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.employment import Employment
     from domain.letters import LetterFields, LetterKind
+    from workflows import versions
     from workflows.case import CaseConversation, CaseWorkflow, refused
+    from workflows.idempotency import idempotency_key
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)
 # An SAP outage can last hours: retry for as long as it takes, at most half an hour apart.
@@ -46,16 +48,6 @@ SAP_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=30),
 )
 WAITING_FOR_MANAGER = "venter på leders godkjenning i SAP"
-# workflow.patched id: a manager who has not decided escalates the case (seed 000) instead of
-# leaving one reminder note.
-ESCALATION_PATCH = "escalation-ladder"
-# workflow.patched id: after asking the caller, read the case before showing it "I arbeid" again;
-# cases started before wrote the status first, which reopened a case the caller had just closed.
-READ_BEFORE_WORKING = "read-before-working"
-# A DFØ hint that came while the registration was still being written (the manager approved at
-# once) counts when the wait begins; before this patch it was dropped, and the case waited for
-# the next daily look at SAP.
-HINT_BEFORE_WAIT = "approval-hint-before-wait"
 CHECKING = "kontrollerer skjemaet"
 
 Request = TypeVar("Request")
@@ -96,7 +88,7 @@ async def send_letter(step: str, kind: LetterKind, fields: LetterFields) -> File
     return await dfo(
         ArchiveActivities.send_letter,
         SendLetter(
-            idempotency_key=f"{workflow.info().workflow_id}/{step}",
+            idempotency_key=idempotency_key(step),
             kind=kind,
             fields=fields.model_copy(update={"dato": today}),
             year=today.year,
@@ -131,7 +123,7 @@ class ManagerApproval:
         returns it as it stands afterwards (a process may move a date, and send it back).
         """
         timings = self.case.timings
-        if not workflow.patched(HINT_BEFORE_WAIT):
+        if not versions.keeps_early_hint():
             self.hints = 0
         self.case.progress.registration_id = registration.registration_id
         # due: when the case starts to climb the escalation ladder if the manager has not decided
@@ -155,7 +147,7 @@ class ManagerApproval:
             if registration.approval is not Approval.PENDING:
                 return registration
             waited = workflow.now() - waiting_since
-            if waited >= timings.approval_reminder_after and workflow.patched(ESCALATION_PATCH):
+            if waited >= timings.approval_reminder_after and versions.escalates_undecided_manager():
                 await self.case.escalate_if_overdue(
                     waited, timings.approval_reminder_after, manager_overdue(waited)
                 )
@@ -212,7 +204,7 @@ def withdrawable(case: CaseConversation, registration_id: str) -> None:
         lambda: sap(
             PayrollActivities.cancel_registration,
             CancelRegistration(
-                idempotency_key=f"{workflow.info().workflow_id}/withdraw/{registration_id}",
+                idempotency_key=idempotency_key("withdraw", registration_id),
                 registration_id=registration_id,
             ),
         ),

@@ -49,7 +49,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sla import SlaClock, clock_in, waited
     from workflows import search_attributes as sa
-from workflows.handoff import HAND_OFF, hand_off, left_unseen, unrouted_note
+    from workflows import versions
+from workflows.handoff import hand_off, left_unseen, unrouted_note
 
 TOPDESK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -59,10 +60,6 @@ TOPDESK_RETRY = RetryPolicy(
 TOPDESK_TIMEOUT = timedelta(minutes=2)
 
 Undo = Callable[[], Awaitable[object]]
-# workflow.patched id: a withdrawn case takes back what was registered.
-UNDO_ON_WITHDRAWAL = "undo-on-withdrawal"
-# workflow.patched id: a case answers the stuck-case radar.
-RADAR_PATCH = "stuck-case-radar"
 
 
 def final_reason(error: ActivityError) -> str | None:
@@ -217,7 +214,7 @@ class CaseConversation:
             # Not this process's form (a webhook that named the wrong category): leave the case
             # untouched, and on the first read hand it to its own process (`workflows/handoff.py`).
             workflow.logger.warning("case is not %s but %s", self.category, snapshot.category)
-            if first and workflow.patched(HAND_OFF):
+            if first and versions.hands_off_wrong_category():
                 handed = await hand_off(
                     snapshot.category, self.case_number, self.timings, self._events
                 )
@@ -355,7 +352,7 @@ class CaseConversation:
         if outcome is not CaseOutcome.WITHDRAWN or not self._undo:
             return
         # Cases started before withdrawals were undone ended without a word to SAP.
-        if not workflow.patched(UNDO_ON_WITHDRAWAL):
+        if not versions.undoes_on_withdrawal():
             return
         undone: list[str] = []
         left: list[str] = []
@@ -433,7 +430,7 @@ class CaseWorkflow:
     async def radar_flagged(self, flag: RadarFlag) -> None:
         # A worker from before the radar took this signal without a handler (no commands);
         # replaying that history must not now escalate (a rolling deploy).
-        if not workflow.patched(RADAR_PATCH):
+        if not versions.answers_radar():
             return
         if not self.case.first_time(flag.event_id) or self.handed_over():
             return

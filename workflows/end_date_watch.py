@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.approval import sap
     from workflows.case import TOPDESK_RETRY, TOPDESK_TIMEOUT, final_reason
+    from workflows.idempotency import idempotency_key
 
 # Set by the server on every workflow a schedule starts: the nominal time of the action, which is
 # the same on a late (caught-up) start as on a punctual one.
@@ -205,7 +206,7 @@ class EndDateWatch:
         await sap(
             PayrollActivities.stop_pay,
             StopPay(
-                idempotency_key=f"{workflow.info().workflow_id}/stop-pay/{employee.employee_number}",
+                idempotency_key=idempotency_key("stop-pay", employee.employee_number),
                 employee_number=employee.employee_number,
                 from_date=pay_stop_from(employee.end_date),
             ),

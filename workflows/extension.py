@@ -57,9 +57,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.letters import LetterFields, LetterKind
     from domain.processes import EXTENSION
+    from workflows import versions
     from workflows.approval import (
         CHECKING,
-        READ_BEFORE_WORKING,
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
@@ -72,12 +72,7 @@ with workflow.unsafe.imports_passed_through():
         withdrawable,
     )
     from workflows.case import CaseClosed, CaseConversation
-
-# workflow.patched id: a new end date written while the manager decides is registered anew,
-# where cases started before only left a note for the case handler.
-END_DATE_MOVE = "extension-end-date-move"
-# workflow.patched id: the employee gets the standard confirmation letter once approved.
-EXTENSION_CONFIRMATION = "extension-confirmation"
+    from workflows.idempotency import idempotency_key
 
 
 @workflow.defn(name="Extension")
@@ -101,7 +96,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             await self.case.undo_if_withdrawn(closed.outcome)
             return ExtensionResult(case_number=input.case_number, outcome=closed.outcome)
         assert registration.end_date is not None
-        confirmed = workflow.patched(EXTENSION_CONFIRMATION)
+        confirmed = versions.extension_confirms()
         if confirmed:
             await self._confirm(registration.end_date)
         await self.case.finish(registered_reply(registration.end_date, confirmed))
@@ -115,7 +110,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
     async def _registered_and_approved(self) -> RegistrationResult:
         attempt = 0
         while True:
-            if not workflow.patched(READ_BEFORE_WORKING):
+            if not versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             form = self.form = await self._checked_form()
             problems = await self._employment_problems(form)
@@ -151,7 +146,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
     async def _checked_form(self) -> ExtensionForm:
         while True:
             snapshot = await self.case.read()
-            if workflow.patched(READ_BEFORE_WORKING):
+            if versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             check = check_form(snapshot.texts)
             if check.form is not None:
@@ -171,7 +166,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         return problems
 
     async def _register(self, form: ExtensionForm, attempt: int) -> RegistrationResult | None:
-        key = f"{workflow.info().workflow_id}/extend/{attempt}"
+        key = idempotency_key("extend", attempt)
         return await registered_or_asked(
             self.case,
             "registrerer forlengelsen i SAP",
@@ -190,7 +185,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         check = check_form(snapshot.texts)
         changed = check.form is None or check.form.new_end_date != registration.end_date
         detail = WAITING_FOR_MANAGER
-        if changed and workflow.patched(END_DATE_MOVE):
+        if changed and versions.extension_follows_end_date():
             moved = await self._follow_form(check, registration)
             if moved.registration_id != registration.registration_id:
                 detail = "sluttdatoen er endret; venter på leders nye godkjenning i SAP"
@@ -223,7 +218,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             await sap(
                 PayrollActivities.cancel_registration,
                 CancelRegistration(
-                    idempotency_key=f"{workflow.info().workflow_id}/withdraw/{old}",
+                    idempotency_key=idempotency_key("withdraw", old),
                     registration_id=old,
                 ),
             )
@@ -240,7 +235,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             moved = await sap(
                 PayrollActivities.register_extension,
                 RegisterExtension(
-                    idempotency_key=f"{workflow.info().workflow_id}/end-date/{self.end_date_moves}",
+                    idempotency_key=idempotency_key("end-date", self.end_date_moves),
                     employee_number=form.employee_number,
                     new_end_date=form.new_end_date,
                 ),

@@ -71,10 +71,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.payroll_calendar import PayrollCalendar
     from domain.pension import PensionType
     from domain.processes import FINAL_SETTLEMENT
+    from workflows import versions
     from workflows.approval import (
         CHECKING,
-        ESCALATION_PATCH,
-        READ_BEFORE_WORKING,
         dfo,
         employment,
         sap,
@@ -82,14 +81,11 @@ with workflow.unsafe.imports_passed_through():
         send_letter,
     )
     from workflows.case import CaseClosed, CaseConversation, CaseWorkflow
+    from workflows.idempotency import idempotency_key
 
 # Money is on the account at 00:00 on pay day (dfo-domain.md §2); SAP is asked the morning after.
 CHECK_AT = time(9, 0)
 CHECK_AGAIN_EVERY = timedelta(days=1)
-# workflow.patched id: the termination letter, the SPK message on death and the manager's name.
-LETTER_AND_SPK = "settlement-letter-and-spk"
-# workflow.patched id: a new end date written while on hold moves the settlement.
-END_DATE_MOVE = "settlement-end-date-move"
 
 
 @workflow.defn(name="FinalSettlement")
@@ -110,7 +106,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
         try:
             form = await self._form()
             self.form = form
-            if workflow.patched(LETTER_AND_SPK):
+            if versions.settlement_letter_and_spk():
                 await self._tell_employee_and_spk(form)
             settlement = await self._until_paid(await self._register(form))
         except CaseClosed as closed:
@@ -132,7 +128,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
         await self.case.read()
         order = self.order
         while (
-            workflow.patched(LETTER_AND_SPK)
+            versions.settlement_letter_and_spk()
             and order.termination_letter
             and (problems := letter_problems(order))
         ):
@@ -144,16 +140,16 @@ class FinalSettlementWorkflow(CaseWorkflow):
     async def _checked_form(self) -> SettlementForm:
         """A valid form for an employee SAP knows; the caller is asked for what is wrong."""
         while True:
-            if not workflow.patched(READ_BEFORE_WORKING):
+            if not versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             snapshot = await self.case.read()
-            if workflow.patched(READ_BEFORE_WORKING):
+            if versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             check = check_form(snapshot.texts)
             problems = check.problems
             if check.form is not None:
                 problems = await self._employee_problems(check.form)
-                if not problems and workflow.patched(LETTER_AND_SPK):
+                if not problems and versions.settlement_letter_and_spk():
                     problems = letter_problems(check.form)
                 if not problems:
                     return check.form
@@ -174,7 +170,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
             receipt = await dfo(
                 PensionActivities.send_pension_message,
                 SendPensionMessage(
-                    idempotency_key=f"{workflow.info().workflow_id}/spk-death",
+                    idempotency_key=idempotency_key("spk-death"),
                     employee_number=form.employee_number,
                     pension_type=PensionType.DEATH,
                     percentage=100,
@@ -188,7 +184,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
                 lambda: dfo(
                     PensionActivities.withdraw_pension_message,
                     WithdrawPensionMessage(
-                        idempotency_key=f"{workflow.info().workflow_id}/spk-death/withdraw",
+                        idempotency_key=idempotency_key("spk-death", "withdraw"),
                         receipt_id=receipt.receipt_id,
                     ),
                 ),
@@ -212,7 +208,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
         settlement = await sap(
             PayrollActivities.register_final_settlement,
             RegisterSettlement(
-                idempotency_key=f"{workflow.info().workflow_id}/settlement",
+                idempotency_key=idempotency_key("settlement"),
                 employee_number=form.employee_number,
                 end_date=form.end_date,
                 run=self.calendar.settlement_run_after(form.end_date),
@@ -223,7 +219,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
             lambda: sap(
                 PayrollActivities.cancel_final_settlement,
                 CancelSettlement(
-                    idempotency_key=f"{workflow.info().workflow_id}/settlement/cancel",
+                    idempotency_key=idempotency_key("settlement", "cancel"),
                     settlement_id=settlement.settlement_id,
                 ),
             ),
@@ -269,7 +265,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
             f"Sluttoppgjøret {settlement.settlement_id} er ikke bekreftet utbetalt etter "
             f"lønnskjøringen {format_date(settlement.run)}. Sjekk i SAP."
         )
-        if workflow.patched(ESCALATION_PATCH):
+        if versions.escalates_undecided_manager():
             run_checked = datetime.combine(settlement.run + timedelta(days=1), CHECK_AT, OSLO)
             await self.case.escalate_if_overdue(workflow.now() - run_checked, timedelta(0), why)
         elif not told_handler:  # cases started before the ladder keep their single note
@@ -282,7 +278,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
         values, _ = FORM.read(snapshot.texts)
         end_date = values.get("end_date")
         moved = isinstance(end_date, date) and end_date != self.form.end_date
-        if moved and workflow.patched(END_DATE_MOVE):  # cases started before only noted it
+        if moved and versions.settlement_follows_end_date():  # cases started before only noted it
             assert isinstance(end_date, date)
             return await self._move(settlement, end_date)
         await self.case.note(
@@ -300,7 +296,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
             moved = await sap(
                 PayrollActivities.move_final_settlement,
                 MoveSettlement(
-                    idempotency_key=f"{workflow.info().workflow_id}/settlement/move/{self.moves}",
+                    idempotency_key=idempotency_key("settlement", "move", self.moves),
                     settlement_id=settlement.settlement_id,
                     end_date=end_date,
                     run=self.calendar.settlement_run_after(end_date),

@@ -21,9 +21,6 @@ with workflow.unsafe.imports_passed_through():
     from domain import processes
     from domain.cases import CaseEvent, CaseTimings, case_summary
 
-# workflow.patched id: a case of another category goes to its own process.
-HAND_OFF = "hand-off-wrong-category"
-
 
 async def hand_off(
     category: str | None, case_number: str, timings: CaseTimings, events: list[CaseEvent]

@@ -47,9 +47,9 @@ with workflow.unsafe.imports_passed_through():
         start_date_moved_reply,
     )
     from domain.processes import NEW_HIRE
+    from workflows import versions
     from workflows.approval import (
         CHECKING,
-        READ_BEFORE_WORKING,
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         withdrawable,
     )
     from workflows.case import CaseClosed, CaseConversation
+    from workflows.idempotency import idempotency_key
 
 
 @workflow.defn(name="NewHire")
@@ -95,7 +96,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
     async def _registered_and_approved(self) -> RegistrationResult:
         attempt = 0
         while True:
-            if not workflow.patched(READ_BEFORE_WORKING):
+            if not versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             self.form = await self._checked_form()
             registration = await self._register(self.form, attempt)
@@ -116,7 +117,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         """Read and check the form until it passes; the caller is asked for what is wrong."""
         while True:
             snapshot = await self.case.read()
-            if workflow.patched(READ_BEFORE_WORKING):
+            if versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             check = check_form(snapshot.texts, today=workflow.now().date())
             # The unit also while the form is incomplete or refused: those cases are the unit's
@@ -129,7 +130,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             await self.case.ask_caller(check.problems)
 
     async def _register(self, form: NewHireForm, attempt: int) -> RegistrationResult | None:
-        key = f"{workflow.info().workflow_id}/register/{attempt}"
+        key = idempotency_key("register", attempt)
         return await registered_or_asked(
             self.case,
             "registrerer i SAP",
@@ -172,7 +173,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         self.registration = await sap(
             PayrollActivities.update_start_date,
             UpdateStartDate(
-                idempotency_key=f"{workflow.info().workflow_id}/start-date/{self.start_date_moves}",
+                idempotency_key=idempotency_key("start-date", self.start_date_moves),
                 registration_id=self.registration.registration_id,
                 start_date=form.start_date,
             ),

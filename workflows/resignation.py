@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         CaseWorkflow,
     )
     from workflows.final_settlement import SettlementChild
+    from workflows.idempotency import idempotency_key
 
 
 @workflow.defn(name="Resignation")
@@ -191,7 +192,7 @@ class ResignationWorkflow(CaseWorkflow):
         return await dfo(
             ArchiveActivities.file_document,
             FileDocument(
-                idempotency_key=f"{workflow.info().workflow_id}/archive",
+                idempotency_key=idempotency_key("archive"),
                 employee_number=form.employee_number,
                 employee_name=form.name,
                 year=workflow.now().astimezone(OSLO).year,
