@@ -3,9 +3,8 @@ test server, the TOPdesk simulator and the SAP stub behind it: one test per rule
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.topdesk.port import TopdeskPort
 from domain.cases import CaseOutcome, WaitState
 from tests import scenarios_resignation as resigned
+from tests.eventually import eventually
 from tests.harness import (
     EXTENSION_FORM,
     SETTLEMENT_FORM,
@@ -181,14 +181,6 @@ async def reads(handle: WorkflowHandle) -> int:
     return await activities(handle, "topdesk.read_case")
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def signals_handled(handle: WorkflowHandle) -> None:
     """Wait until a workflow task has completed after the last signal: whatever the signals made
     the workflow do (schedule a read, say) is then in the history."""
@@ -200,7 +192,7 @@ async def signals_handled(handle: WorkflowHandle) -> None:
         after = kinds[signalled[-1] + 1 :] if signalled else kinds
         return "workflow_task_completed_event_attributes" in after
 
-    await wait_until(handled, "the workflow to handle its signals")
+    await eventually(handled, "the workflow to handle its signals")
 
 
 async def awaiting_approval(h: Harness, intake: httpx.AsyncClient) -> tuple[str, WorkflowHandle]:
@@ -366,7 +358,7 @@ async def test_each_new_reply_is_counted(h: Harness, intake: httpx.AsyncClient):
         async def reread(expected: int = expected_reads) -> bool:
             return await reads(handle) == expected
 
-        await wait_until(reread, f"read number {expected_reads}", timeout=5)
+        await eventually(reread, f"read number {expected_reads}")
 
 
 # -- authentication and validation -----------------------------------------------------------------

@@ -4,7 +4,6 @@ document, and an access log that never holds a secret or the body."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -24,8 +23,9 @@ from temporalio.client import Client
 
 from adapters.topdesk.port import TopdeskPort
 from domain.cases import WaitState
+from tests.eventually import eventually
 from tests.harness import Harness, start_test_server
-from tests.test_intake import HEADER, SECRET, case, not_started, wait_until
+from tests.test_intake import HEADER, SECRET, case, not_started
 from workers.intake import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -541,7 +541,7 @@ async def test_uvicorns_own_access_log_names_no_secret(caplog: pytest.LogCapture
     server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", access_log=True))
     serving = asyncio.create_task(server.serve())
     try:
-        await wait_until(lambda: asyncio.sleep(0, server.started), "uvicorn to start")
+        await eventually(lambda: server.started, "uvicorn to start")
         with caplog.at_level(logging.INFO, logger="uvicorn.access"):
             logging.getLogger("uvicorn.access").addHandler(caplog.handler)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
@@ -567,6 +567,6 @@ def test_saksflyt_intake_runs_uvicorn_without_its_access_log(monkeypatch: pytest
     monkeypatch.setattr(served_by, "run", lambda app, **options: ran.update(options))
     settings = Settings(data_dir=Path(tempfile.mkdtemp()), webhook_secret=SecretStr(SECRET))
 
-    assert cli._intake(settings, argparse.Namespace()) == 0
+    assert cli.run(["intake"], settings) == 0
 
     assert ran["access_log"] is False

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from adapters.topdesk.errors import TopdeskUnavailable
 from adapters.topdesk.models import Incident
 from domain.cases import CaseOutcome
+from tests.eventually import eventually
 from tests.harness import Harness
 from tests.net import free_port
 from tests.test_intake import (
@@ -31,7 +32,6 @@ from tests.test_intake import (
     events,
     post,
     registration_of,
-    wait_until,
 )
 from workers.intake import create_app
 from workers.outbox import Outbox
@@ -124,7 +124,7 @@ async def test_the_outbox_takes_an_event_while_every_topdesk_thread_is_blocked(t
             asyncio.create_task(post(http, "/webhooks/topdesk", created(f"I2611-000{n}")))
             for n in range(3)
         ]
-        await wait_until(lambda: asyncio.sleep(0, topdesk.waiting == 2), "both threads blocked")
+        await eventually(lambda: topdesk.waiting == 2, "both threads blocked")
 
         resigned = {"event": "resignation_submitted", "form_id": "OPP-000001"}
         answer = await post(http, "/webhooks/dfo", resigned)
@@ -183,7 +183,7 @@ async def test_a_dfo_decision_while_topdesk_is_away_is_kept_and_routed_once_it_i
         async def handed_on() -> bool:
             return Outbox(tmp_path / "intake-outbox.db").events() == []
 
-        await wait_until(handed_on, "the decision to be routed and handed on")
+        await eventually(handed_on, "the decision to be routed and handed on")
         result = await handle.result()
 
     assert result.outcome is CaseOutcome.REGISTERED
@@ -209,7 +209,7 @@ async def test_a_later_event_of_the_case_waits_behind_the_unrouted_decision(
         async def tried() -> bool:
             return outbox.events()[0].attempts > 0
 
-        await wait_until(tried, "the drainer's first attempt")  # then it backs off for an hour
+        await eventually(tried, "the drainer's first attempt")  # then it backs off for an hour
         topdesk.away = False
 
         replied = await post(http, "/webhooks/topdesk", {"number": number, "event": "reopened"})

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from domain.cases import WaitState
+from tests.eventually import eventually
 from tests.harness import Harness, form_without
 from tests.test_intake import (
     HEADER,
@@ -40,7 +41,6 @@ from tests.test_intake import (
     reads,
     run_id,
     signals_handled,
-    wait_until,
 )
 from workers.intake import create_app
 from workers.outbox import Drainer, Outbox, OutboxEvent, TemporalUnavailable
@@ -135,7 +135,7 @@ class Intake:
         async def empty() -> bool:
             return await asyncio.to_thread(self.outbox.events) == []
 
-        await wait_until(empty, "the outbox to be handed on", timeout=30)
+        await eventually(empty, "the outbox to be handed on", timeout=30)
 
     async def backing_off(self) -> None:
         """Wait until the drainer has tried the first event and failed: with a long first delay
@@ -145,7 +145,7 @@ class Intake:
             first = await asyncio.to_thread(self.outbox.first)
             return first is not None and first.attempts > 0
 
-        await wait_until(tried, "the drainer's first attempt", timeout=30)
+        await eventually(tried, "the drainer's first attempt", timeout=30)
 
 
 @asynccontextmanager
@@ -396,20 +396,23 @@ async def test_the_drainer_hands_on_in_order_and_keeps_what_temporal_cannot_take
 async def test_an_idle_drainer_stops_when_cancelled_even_as_an_event_wakes_it(tmp_path: Path):
     """The intake queues an event (waking the drainer) and is stopped in the same breath: the
     drainer must stop, not swallow the cancel (as `asyncio.wait_for` does in 3.11) and run on."""
-    looked = threading.Event()
+    idle = False
 
-    class WatchedOutbox(Outbox):
-        def first(self) -> OutboxEvent | None:
-            looked.set()
-            return super().first()
+    class WatchedWake(asyncio.Event):
+        """The drainer's wake-up; says when the drainer has begun its idle wait on it."""
+
+        async def wait(self) -> Literal[True]:
+            nonlocal idle
+            idle = True
+            return await super().wait()
 
     async def deliver(event: OutboxEvent) -> None:
         pass
 
-    drainer = Drainer(WatchedOutbox(tmp_path / "outbox.db"), deliver, first=60, cap=60)
+    drainer = Drainer(Outbox(tmp_path / "outbox.db"), deliver, first=60, cap=60)
+    drainer._woken = WatchedWake()
     task = asyncio.create_task(drainer.run())
-    await wait_until(lambda: asyncio.sleep(0.05, looked.is_set()), "the drainer's first look")
-    await asyncio.sleep(0.1)  # let it settle into its idle wait
+    await eventually(lambda: idle, "the drainer's idle wait")
 
     drainer.wake()
     task.cancel()

@@ -42,6 +42,7 @@ from adapters.dfo.sap import SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from domain.cases import WaitState
+from tests.eventually import eventually
 from tests.harness import COMPLETE_FORM, Harness
 from tests.scenarios_backfill import free_port
 from workers import tracing
@@ -102,11 +103,14 @@ async def intake_serving(
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if serving.done():
+            await serving  # it could not start: raise why
+        return server.started
+
     try:
-        while not server.started:
-            if serving.done():
-                await serving
-            await asyncio.sleep(0.02)
+        await eventually(started, "the intake to start")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -169,7 +173,9 @@ async def test_a_webhook_for_a_new_hire_ends_in_one_trace_down_to_the_sap_regist
             json={"number": number, "event": "incident_created"},
         )
         assert answer.status_code == 202, answer.text
-        await until(lambda: "RunActivity:sap.register_new_hire" in names(spans_of(exported)))
+        await eventually(
+            lambda: "RunActivity:sap.register_new_hire" in names(spans_of(exported)), timeout=20
+        )
         await client.get_workflow_handle(new_hire_id(number)).terminate("test over")
 
     [post] = [s for s in spans_of(exported) if s.name == WEBHOOK_ROUTE]
@@ -291,10 +297,3 @@ def test_the_endpoint_setting_is_the_collectors_base_url():
 
 def names(spans: list[ReadableSpan]) -> set[str]:
     return {span.name for span in spans}
-
-
-async def until(done: Any, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not done():
-        assert asyncio.get_running_loop().time() < deadline, "never happened"
-        await asyncio.sleep(0.05)
