@@ -15,7 +15,6 @@ codec open under the settings' keys.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
@@ -157,7 +156,7 @@ def read_history(path: Path, workflow_id: str | None = None) -> WorkflowHistory:
         history = WorkflowHistory.from_json(workflow_id or path.stem, path.read_text())
     except OSError as error:
         raise NotAHistory(path, error.strerror or type(error).__name__) from None
-    except (UnicodeDecodeError, json.JSONDecodeError, ParseError, TypeError, AttributeError):
+    except (ValueError, ParseError, TypeError, AttributeError):  # JSON of another shape too
         raise NotAHistory(path, "not JSON of a history's events") from None
     if not history.events or not history.events[0].HasField(
         "workflow_execution_started_event_attributes"
