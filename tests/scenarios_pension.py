@@ -21,7 +21,8 @@ from domain.payroll_calendar import PayrollCalendar
 from domain.pension import OperatorOverride, PensionInput, months_before, spk_opens
 from tests.eventually import eventually
 from tests.harness import Harness
-from workflows.pension import TAKE_UP_AT, PensionWorkflow
+from workflows.pension import PensionWorkflow
+from workflows.pension_message import TAKE_UP_AT
 
 EMPLOYEE = "05001234"
 MANAGER = "Ola Leder"
