@@ -14,9 +14,11 @@ from activities.topdesk import CaseRef, TopdeskActivities
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from domain.calendar_day import NaiveMoment, norwegian_day
+from domain.cases import WaitState
 from domain.employment import Employment
 from domain.extension import late_decision_warning
 from domain.identifiers import SEALED, InvalidIdentifier, national_id, sealed_kinds
+from tests.harness import Harness, form_without
 from workers.settings import Settings
 from workers.worker import seal_of
 
@@ -96,3 +98,55 @@ def test_the_case_snapshot_seals_a_fodselsnummer_born_today_in_norway(
     [sealed] = [match[0] for match in SEALED.finditer(snapshot.texts[0])]
     assert BORN_15_JAN_2027 not in snapshot.texts[0]
     assert "fnr" in (sealed_kinds(sealed) or set())
+
+
+# -- the workflows, on the time-skipping server at 23:30 UTC on the eve -----------------------
+
+# 30.05.2027 is one month before 30.06.2027, the end date of `Harness.submit_extension`'s
+# employee (temporary since 2025): a decision then is in time, one on 31.05 is late.
+IN_TIME_LATE_EVENING = datetime(2027, 5, 30, 21, 30, tzinfo=UTC)  # 23:30 on 30.05 in Oslo
+LATE_AFTER_MIDNIGHT = datetime(2027, 5, 30, 23, 30, tzinfo=UTC)  # 01:30 on 31.05 in Oslo
+
+
+async def _extension_warnings_at(h: Harness, moment: datetime) -> list[str]:
+    await h.env_sleep(moment - await h.env.get_current_time())
+    number = h.submit_extension()
+    handle = await h.start_extension(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    return [reply for reply in h.replies(number) if reply.startswith("Merk")]
+
+
+async def test_an_extension_decided_late_on_the_last_evening_in_time_warns_nobody(h: Harness):
+    assert await _extension_warnings_at(h, IN_TIME_LATE_EVENING) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workflows/extension.py passes workflow.now().date() (UTC) to late_decision_warning; "
+    "it must pass norwegian_day(workflow.now())",
+)
+async def test_an_extension_decided_after_norwegian_midnight_warns_the_unit(h: Harness):
+    [warning] = await _extension_warnings_at(h, LATE_AFTER_MIDNIGHT)
+    assert "30.06.2027" in warning
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workflows/new_hire.py checks the form with today=workflow.now().date() (UTC); it "
+    "must pass today=norwegian_day(workflow.now())",
+)
+async def test_a_new_hire_born_today_in_norway_is_registered_at_half_past_eleven_utc(
+    h: Harness,
+):
+    """The snapshot's seal runs on the worker's own clock, which the test server does not move:
+    it leaves this number in clear, and the workflow's own "today" decides."""
+    await h.env_sleep(EVE_IN_WINTER - await h.env.get_current_time())
+    form = form_without("Fødselsnummer", extra=f"Fødselsnummer: {BORN_15_JAN_2027}")
+    handle = await h.start(h.submit(form))
+    past_the_check = {WaitState.AWAITING_CALLER, WaitState.AWAITING_APPROVAL}
+    progress = await h.wait_progress(
+        handle, lambda progress: progress.state in past_the_check, "the form checked"
+    )
+
+    assert progress.state is WaitState.AWAITING_APPROVAL
+    assert len(h.sap.registrations()) == 1
