@@ -12,6 +12,7 @@ import uvicorn
 from temporalio.client import Client
 
 from adapters.topdesk.port import TopdeskPort
+from tests.eventually import eventually_sync
 from workers.intake import create_app
 from workers.settings import Settings
 from workers.temporal import INTAKE_RETRY, connect
@@ -32,11 +33,7 @@ def intake_server(settings: Settings, topdesk: TopdeskPort) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    started = threading.Event()
-    for _ in range(500):  # 10 s at most
-        if server.started or not thread.is_alive():
-            break
-        started.wait(0.02)
+    eventually_sync(lambda: server.started or not thread.is_alive(), "the intake to start")
     assert server.started, "the intake did not start"
     try:
         yield settings.intake_url

@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowHandle
 from activities.backfill import Intake
 from adapters.topdesk.port import TopdeskPort
 from domain.backfill import BackfillInput, BackfillResult
+from tests.eventually import eventually
 from tests.harness import Harness
 from workers.intake import create_app
 from workers.quarantine import Quarantine
@@ -62,11 +63,14 @@ async def intake_on_loopback(
     app = create_app(settings, connect, topdesk or h.topdesk, quarantine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if serving.done():
+            await serving  # it could not start: raise why
+        return server.started
+
     try:
-        while not server.started:
-            if serving.done():
-                await serving  # it could not start: raise why
-            await asyncio.sleep(0.02)
+        await eventually(started, "the intake to start")
         yield f"http://127.0.0.1:{port}/webhooks/topdesk"
     finally:
         server.should_exit = True

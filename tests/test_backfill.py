@@ -4,7 +4,6 @@ time-skipping test server; and its schedule on the dev server (the test server h
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +16,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
+    ScheduleActionResult,
     ScheduleActionStartWorkflow,
     ScheduleOverlapPolicy,
     WorkflowFailureError,
@@ -53,6 +53,7 @@ from domain.backfill import (
     window_start,
 )
 from domain.cases import WaitState
+from tests.eventually import eventually
 from tests.harness import Harness, form_without
 from tests.scenarios_backfill import (
     HEADER,
@@ -70,7 +71,6 @@ from tests.test_intake import (
     reads,
     run_id,
     signals_handled,
-    wait_until,
 )
 from workers.schedules import BACKFILL, ensure_schedules
 from workers.settings import Settings
@@ -327,7 +327,7 @@ async def test_a_dropped_caller_reply_is_caught_and_its_late_webhook_changes_not
     h: Harness, intake: str, backfill: str
 ):
     number = h.submit(form_without("Kontonummer"))  # its "created" webhook arrives
-    await wait_until(lambda: started(h, number), "the webhook to start the case")
+    await eventually(lambda: started(h, number), "the webhook to start the case")
     handle = case(h, number)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
     h.simulator.drop_webhooks(1)
@@ -462,14 +462,14 @@ async def triggered(client: Client, seen: int) -> str:
     """Trigger the backfill's schedule; the id of the run it started."""
     handle = client.get_schedule_handle(BACKFILL)
     await handle.trigger()
-    for _ in range(100):
-        recent = (await handle.describe()).info.recent_actions
-        if len(recent) > seen:
-            action = recent[-1].action
-            assert isinstance(action, ScheduleActionExecutionStartWorkflow)
-            return action.workflow_id
-        await asyncio.sleep(0.1)
-    raise AssertionError("the schedule started nothing")
+
+    async def recent() -> list[ScheduleActionResult]:
+        actions = (await handle.describe()).info.recent_actions
+        return actions if len(actions) > seen else []
+
+    action = (await eventually(recent, "the schedule to start a run"))[-1].action
+    assert isinstance(action, ScheduleActionExecutionStartWorkflow)
+    return action.workflow_id
 
 
 async def test_the_schedule_runs_every_15_minutes_and_each_run_starts_where_the_last_listed(
@@ -492,8 +492,13 @@ async def test_the_schedule_runs_every_15_minutes_and_each_run_starts_where_the_
     async with build_worker(client, settings.task_queue, systems):
         first_id = await triggered(client, 0)
         first = await client.get_workflow_handle_for(Backfill.run, first_id).result()
-        while datetime.now(UTC).replace(microsecond=0) <= first.listed_at.replace(microsecond=0):
-            await asyncio.sleep(0.05)  # a run's id is the schedule's and the second it started
+        # a run's id is the schedule's and the second it started: the next run, a second later
+        await eventually(
+            lambda: (
+                datetime.now(UTC).replace(microsecond=0) > first.listed_at.replace(microsecond=0)
+            ),
+            "the next second",
+        )
         second_id = await triggered(client, 1)
         second = await client.get_workflow_handle_for(Backfill.run, second_id).result()
         scheduled = (await client.get_workflow_handle(first_id).describe()).typed_search_attributes

@@ -17,6 +17,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from tests import harness as scenarios
+from tests.eventually import eventually_sync
 from tests.harness import Harness
 from tests.net import free_port
 from workers.codec import new_key
@@ -39,9 +40,8 @@ def codec_server() -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the codec server did not start"
-        threading.Event().wait(0.02)
+    eventually_sync(lambda: server.started or not thread.is_alive(), "the codec server to start")
+    assert server.started, "the codec server did not start"
     yield settings.codec_server_url
     server.should_exit = True
     thread.join(10)

@@ -26,6 +26,7 @@ from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator, WebhookConfig
 from domain.cases import WaitState
+from tests.eventually import eventually, eventually_sync
 from tests.harness import form_without
 from workers.intake import create_app, new_hire_id
 from workers.settings import Settings
@@ -62,9 +63,8 @@ def intake(settings: Settings) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
-        assert thread.is_alive(), "intake did not start"
-        threading.Event().wait(0.02)
+    eventually_sync(lambda: server.started or not thread.is_alive(), "the intake to start")
+    assert server.started, "the intake did not start"
     yield settings.intake_url
     server.should_exit = True
     thread.join(10)
@@ -113,13 +113,12 @@ async def test_a_form_submitted_in_topdesk_ends_as_an_approved_hire_and_a_comple
         # the "created" webhook started the case, which asks for the missing bank account
         await _until(lambda: _state(handle), WaitState.AWAITING_CALLER)
         await _shown(topdesk, number, "Venter på bruker")
+
         # visible to the stock Temporal tools (visibility lags the workflow a little)
-        for _ in range(100):
-            found = [w.id async for w in client.list_workflows("WaitState='awaiting_caller'")]
-            if found:
-                break
-            await asyncio.sleep(0.1)
-        assert found == [handle.id]
+        async def listed() -> list[str]:
+            return [w.id async for w in client.list_workflows("WaitState='awaiting_caller'")]
+
+        assert await eventually(listed, "the case in visibility") == [handle.id]
 
         # the caller answers in the portal; TOPdesk's "caller replied" webhook carries it on
         simulator.caller_reply(number, "Kontonummer: 8601 11 17947")
@@ -159,26 +158,25 @@ async def _state(handle):  # type: ignore[no-untyped-def]
 
 
 async def _until(read, state: WaitState, timeout: float = 30):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    async def reached():  # type: ignore[no-untyped-def]
         try:
             progress = await read()
-        except Exception:  # not started yet: the webhook is on its way
-            progress = None
-        if progress is not None and progress.state is state:
-            return progress
-        assert asyncio.get_running_loop().time() < deadline, f"never reached {state}"
-        await asyncio.sleep(0.1)
+        except Exception as error:  # not started yet: the webhook is on its way
+            raise AssertionError(f"no case to ask: {error}") from error
+        assert progress.state is state, f"the case is in {progress.state}"
+        return progress
+
+    return await eventually(reached, f"the case in {state}", timeout=timeout)
 
 
 async def _shown(topdesk: TopdeskClient, number: str, status: str) -> None:
     """TOPdesk shows `status` soon after the workflow entered the state (it writes afterwards)."""
-    for _ in range(100):
+
+    def shown() -> str | None:
         incident = topdesk.get_incident(number)
-        if incident.processing_status and incident.processing_status.name == status:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"TOPdesk never showed {status}")
+        return incident.processing_status.name if incident.processing_status else None
+
+    await eventually(lambda: shown() == status, f"TOPdesk to show {status}")
 
 
 def _free_port() -> int:

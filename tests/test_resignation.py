@@ -28,6 +28,7 @@ from domain.resignation import (
     short_notice,
     toa_refusal,
 )
+from tests.eventually import eventually
 from tests.harness import Harness
 from tests.scenarios_resignation import (
     EMPLOYEE,
@@ -207,8 +208,7 @@ async def test_a_resignation_submitted_in_the_portal_reaches_the_intake_and_star
     )
     serving = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            await asyncio.sleep(0.02)
+        await eventually(lambda: server.started, "the intake to start")
         the_portal = PortalStub(  # the worker's portal, through its file, now with the intake
             portal(h).store.path,
             intake_url=f"http://127.0.0.1:{port}/webhooks/dfo",
