@@ -18,6 +18,7 @@ from adapters.topdesk.errors import (
 )
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.simulator import FaultRule, TopdeskSimulator
+from tests.eventually import eventually_sync
 
 
 def new_case(topdesk: TopdeskClient, request: str = "Navn: Kari") -> str:
@@ -256,7 +257,8 @@ def test_a_read_timeout_on_a_patch_is_not_retried(simulator):
     simulator.inject_fault(FaultRule(kind="latency", method="PATCH", latency_seconds=0.6, times=1))
     with pytest.raises(TopdeskUnavailable):
         topdesk.add_note(number, "en gang")
-    time.sleep(0.5)  # the slow PATCH lands anyway; it must have landed once only
+    # the slow PATCH lands anyway; it must have landed once only
+    eventually_sync(lambda: topdesk.progress_trail(number), "the slow PATCH to land")
     assert [e.plain_text for e in topdesk.progress_trail(number)] == ["en gang"]
 
 

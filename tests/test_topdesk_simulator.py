@@ -27,6 +27,7 @@ from adapters.topdesk.simulator import (
     WebhookConfig,
     parse_date,
 )
+from tests.eventually import eventually_sync
 
 AUTH = ("saksflyt", "sim-app-password")
 SECRET = "hemmelig-delt-nøkkel"
@@ -38,17 +39,6 @@ BRIEF = "Nyansettelse: Kari Hansen, Ålesund (æøå)"
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll until the predicate returns something truthy; fail the test on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 def free_port() -> int:
@@ -494,7 +484,7 @@ def test_caller_reply_sets_updated_status_and_posts_webhook(
     action = api.get(f"/tas/api/incidents/id/{incident['id']}/actions").json()[0]
     assert action["person"]["name"] == "Ola Nordmann" and action["operator"] is None
     assert action["invisibleForCaller"] is False
-    wait_until(lambda: len(receiver.received) == 2)
+    eventually_sync(lambda: len(receiver.received) == 2)
     headers, _ = receiver.received[1]
     assert headers["X-Saksflyt-Secret"] == SECRET
     assert headers["Content-Type"] == "application/json"
@@ -502,7 +492,7 @@ def test_caller_reply_sets_updated_status_and_posts_webhook(
         {"case": incident["number"], "incident": incident["id"], "kind": "incident_created"},
         {"case": incident["number"], "incident": incident["id"], "kind": "caller_replied"},
     ]
-    wait_until(lambda: [d["status"] for d in sim.webhook_deliveries()] == ["delivered"] * 2)
+    eventually_sync(lambda: [d["status"] for d in sim.webhook_deliveries()] == ["delivered"] * 2)
     deliveries = sim.webhook_deliveries()
     assert [(d["event"], d["attempts"], d["response_code"]) for d in deliveries] == [
         ("incident_created", 1, 200),
@@ -523,7 +513,7 @@ def test_caller_reply_on_completed_incident_reopens_it(
 
     assert reopened["processingStatus"]["name"] == "Gjenåpnet av bruker"
     assert reopened["completed"] is False and reopened["completedDate"] is None
-    wait_until(lambda: len(receiver.received) == 2)
+    eventually_sync(lambda: len(receiver.received) == 2)
     assert receiver.events()[1]["kind"] == "reopened"
 
 
@@ -535,11 +525,11 @@ def test_webhook_is_retried_until_the_receiver_comes_up(
     sim = start_sim(webhook(f"http://127.0.0.1:{port}/hooks", attempts=30))
     make_api(sim).create()
 
-    failing = wait_until(lambda: [d for d in sim.webhook_deliveries() if d["attempts"] >= 2])
+    failing = eventually_sync(lambda: [d for d in sim.webhook_deliveries() if d["attempts"] >= 2])
     assert failing[0]["status"] == "pending" and failing[0]["last_error"]
     receiver = Receiver(port)
     try:
-        delivered = wait_until(
+        delivered = eventually_sync(
             lambda: [d for d in sim.webhook_deliveries() if d["status"] == "delivered"]
         )
         assert delivered[0]["attempts"] >= 3 and delivered[0]["response_code"] == 200
@@ -557,7 +547,9 @@ def test_webhook_answered_with_500_fails_after_configured_attempts(
     sim = start_sim(webhook(receiver.url, attempts=3))
     make_api(sim).create()
 
-    failed = wait_until(lambda: [d for d in sim.webhook_deliveries() if d["status"] == "failed"])
+    failed = eventually_sync(
+        lambda: [d for d in sim.webhook_deliveries() if d["status"] == "failed"]
+    )
 
     assert failed[0]["attempts"] == 3 and failed[0]["response_code"] == 500
     assert len(receiver.received) == 3
@@ -569,7 +561,7 @@ def test_drop_next_webhook_is_recorded_as_dropped_and_never_sent(
     response = requests.post(f"{sim.url}/_sim/webhook-faults", json={"drop_next": 1}, timeout=5)
     first, second = api.create(), api.create()
 
-    wait_until(lambda: receiver.received)
+    eventually_sync(lambda: receiver.received)
     deliveries = requests.get(f"{sim.url}/_sim/webhooks", timeout=5).json()
 
     assert response.status_code == 200
@@ -610,14 +602,14 @@ def test_webhook_pending_at_stop_is_delivered_after_restart(
     config = webhook(f"http://127.0.0.1:{port}/hooks", attempts=100)
     first_run = start_sim(config)
     incident = make_api(first_run).create()
-    wait_until(lambda: first_run.webhook_deliveries()[0]["attempts"] >= 1)
+    eventually_sync(lambda: first_run.webhook_deliveries()[0]["attempts"] >= 1)
     first_run.stop()
     assert first_run.webhook_deliveries()[0]["status"] == "pending"
 
     receiver = Receiver(port)
     try:
         second_run = start_sim(config)
-        wait_until(lambda: second_run.webhook_deliveries()[0]["status"] == "delivered")
+        eventually_sync(lambda: second_run.webhook_deliveries()[0]["status"] == "delivered")
         assert receiver.events() == [
             {"case": incident["number"], "incident": incident["id"], "kind": "incident_created"}
         ]
