@@ -28,7 +28,7 @@ from domain.identifiers import employee_key
 from workers.case_index import CaseRow, StuckCase, find_stuck, list_cases, open_query, upserted
 from workers.settings import Settings
 from workflows import search_attributes as sa
-from workflows.case import CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
 
 OPERATOR_ACTION = CaseWorkflow.operator_action.__name__
 QUERY_TIMEOUT = timedelta(seconds=5)

@@ -37,7 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.employment import Employment
     from domain.letters import LetterFields, LetterKind
     from workflows import versions
-    from workflows.case import CaseConversation, CaseWorkflow, refused
+    from workflows.case import CaseConversation, refused
+    from workflows.case_workflow import CaseWorkflow
     from workflows.idempotency import idempotency_key
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)

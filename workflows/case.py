@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,8 +31,6 @@ with workflow.unsafe.imports_passed_through():
         CaseOutcome,
         CaseProgress,
         CaseTimings,
-        OperatorAction,
-        RadarFlag,
         TopdeskStatus,
         WaitState,
         answer_deadline,
@@ -42,12 +39,9 @@ with workflow.unsafe.imports_passed_through():
         escalation_note,
         remind_caller,
         rungs_due,
-        sla_due_note,
-        sla_expired_why,
-        stuck_why,
         withdrawn_note,
     )
-    from domain.sla import SlaClock, clock_in, waited
+    from domain.sla import SlaClock, clock_in
     from workflows import search_attributes as sa
     from workflows import versions
 from workflows.handoff import hand_off, left_unseen, unrouted_note
@@ -169,34 +163,8 @@ class CaseConversation:
         self.progress = self.progress.model_copy(
             update={"state": state, "since": since, "due": due, "detail": detail, "sla": clock}
         )
-        workflow.upsert_search_attributes(self._search_attributes(had_due))
+        workflow.upsert_search_attributes(sa.case_attributes(self.progress, had_due))
         workflow.set_current_details(case_details(self.category, self.progress))
-
-    def _search_attributes(self, had_due: bool) -> list[SearchAttributeUpdate[Any]]:
-        """Every attribute of the case, in the one upsert of a state change."""
-        progress = self.progress
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.PROCESS.value_set(progress.process),
-            sa.CASE_NUMBER.value_set(self.case_number),
-            sa.WAIT_STATE.value_set(progress.state.value),
-            sa.WAITING_SINCE.value_set(progress.since),
-            sa.SLA_ELAPSED.value_set(progress.sla.elapsed),
-            # Set from the start, so `EscalationLevel < 2` also finds the cases never escalated.
-            sa.ESCALATION_LEVEL.value_set(progress.escalation_level),
-        ]
-        if progress.due is not None:
-            updates.append(sa.DUE_DATE.value_set(progress.due))
-        elif had_due:
-            updates.append(sa.DUE_DATE.value_unset())
-        if progress.sla.started is not None:
-            updates.append(sa.SLA_CLOCK_START.value_set(progress.sla.started))
-        else:
-            updates.append(sa.SLA_CLOCK_START.value_unset())
-        if progress.unit:
-            updates.append(sa.UNIT.value_set(progress.unit))
-        if progress.employee_key:
-            updates.append(sa.EMPLOYEE_KEY.value_set(progress.employee_key))
-        return updates
 
     async def read(self) -> CaseSnapshot:
         """Read the case as it is now; every event before this read is thereby handled."""
@@ -317,27 +285,6 @@ class CaseConversation:
             )
         )
 
-    async def on_radar(self, flag: RadarFlag) -> None:
-        """The stuck-case radar found the case past a limit. The case checks against its own
-        state, which may have moved since the radar looked: an SLA due mark tells the handler
-        once, an expired SLA or a wait past its limit climbs the escalation ladder."""
-        progress, now = self.progress, workflow.now()
-        if progress.state is WaitState.DONE or flag.state not in (None, progress.state.value):
-            return  # the wait the radar saw is over
-        if flag.reason == "wait":
-            days = waited(progress.state, progress.since, progress.due, now)
-            why = stuck_why(progress.state, days, flag.limit_days)
-            await self.escalate_if_overdue(_days(days), _days(flag.limit_days), why)
-            return
-        elapsed = progress.sla.elapsed_at(now)
-        if flag.reason == "sla_expired":
-            why = sla_expired_why(elapsed, flag.limit_days)
-            await self.escalate_if_overdue(_days(elapsed), _days(flag.limit_days), why)
-        elif flag.reason == "sla_due" and elapsed >= flag.limit_days and not progress.sla_notified:
-            progress.sla_notified = True
-            workflow.upsert_search_attributes([sa.SLA_NOTIFIED.value_set(True)])
-            await self.note(sla_due_note(elapsed, flag.limit_days))
-
     def on_withdrawal(self, what: str, undo: Undo) -> None:
         """Remember how to take back a side effect (`what`, in words for the case handler),
         should the case be withdrawn before the routine ends."""
@@ -397,11 +344,6 @@ class CaseConversation:
         raise CaseClosed(outcome)
 
 
-def _days(business_days: float) -> timedelta:
-    """Working days as the escalation ladder counts them (its rungs are `escalation_every`)."""
-    return timedelta(days=business_days)
-
-
 def write_summary(write: CaseWrite) -> str:
     """What a TOPdesk write does, for Temporal UI (never its text: it may quote the caller)."""
     parts = [
@@ -411,55 +353,3 @@ def write_summary(write: CaseWrite) -> str:
         f"til {write.operator_group}" if write.operator_group else "",
     ]
     return f"TOPdesk: {', '.join(p for p in parts if p) or 'skriv'} i sak {write.case_number}"
-
-
-class CaseWorkflow:
-    """What every process workflow shares: the caller's replies reach the case conversation,
-    and case handlers query where the case stands. A process sets `self.case` in its init."""
-
-    case: CaseConversation
-
-    @workflow.signal
-    async def caller_replied(self, event: CaseEvent) -> None:
-        self.case.on_event(event)
-        await self.forward_caller_event(event)
-
-    # A stuck case's answer to the radar is abandoned if the routine ends meanwhile: the note
-    # would be about a case that has moved on.
-    @workflow.signal(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
-    async def radar_flagged(self, flag: RadarFlag) -> None:
-        # A worker from before the radar took this signal without a handler (no commands);
-        # replaying that history must not now escalate (a rolling deploy).
-        if not versions.answers_radar():
-            return
-        if not self.case.first_time(flag.event_id) or self.handed_over():
-            return
-        try:
-            await self.case.on_radar(flag)
-        except ActivityError as error:  # TOPdesk refused the note: the routine goes on
-            workflow.logger.warning("radar flag not written: %s", final_reason(error) or error)
-
-    def handed_over(self) -> bool:
-        """Whether a child workflow carries the case now (it answers the radar itself); a
-        parent that started its child before `handed_over` existed still shows "working"."""
-        return False
-
-    @workflow.signal
-    def operator_action(self, action: OperatorAction) -> None:
-        """A person's action on the case, recorded before it is carried out (who and why)."""
-        if self.case.first_time(action.event_id):
-            self.case.progress.operator_actions.append(action)
-            workflow.logger.info("operator action %s by %s", action.action, action.operator)
-
-    async def forward_caller_event(self, event: CaseEvent) -> None:
-        """A process whose child workflow works on the same case passes the event on to it."""
-
-    @workflow.query
-    def progress(self) -> CaseProgress:
-        return self.case.progress
-
-    async def open_case(self, receipt: str) -> None:
-        """Leave a case that is not ours before anything is written; then tell the caller the
-        case is received and being worked on."""
-        await self.case.read()
-        await self.case.acknowledge(receipt)

@@ -80,7 +80,8 @@ with workflow.unsafe.imports_passed_through():
         sap_refusal,
         send_letter,
     )
-    from workflows.case import CaseClosed, CaseConversation, CaseWorkflow
+    from workflows.case import CaseClosed, CaseConversation
+    from workflows.case_workflow import CaseWorkflow
     from workflows.idempotency import idempotency_key
 
 # Money is on the account at 00:00 on pay day (dfo-domain.md §2); SAP is asked the morning after.

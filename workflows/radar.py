@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.cases import RadarFlag
     from domain.processes import SLA_DEFAULTS
     from domain.sla import DEFAULT_WAIT_LIMITS, SlaTarget
-    from workflows.case import CaseWorkflow
+    from workflows.case_workflow import CaseWorkflow
     from workflows.search_attributes import scheduled_start
 
 

@@ -67,8 +67,8 @@ with workflow.unsafe.imports_passed_through():
         TOPDESK_TIMEOUT,
         CaseClosed,
         CaseConversation,
-        CaseWorkflow,
     )
+    from workflows.case_workflow import CaseWorkflow
     from workflows.final_settlement import SettlementChild
     from workflows.idempotency import idempotency_key
 

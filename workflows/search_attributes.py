@@ -11,9 +11,13 @@ command, so a workflow's history holds the case's timeline (the KPI report reads
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from domain.cases import CaseProgress
 
 PROCESS = SearchAttributeKey.for_keyword("Process")
 CASE_NUMBER = SearchAttributeKey.for_keyword("CaseNumber")
@@ -53,3 +57,30 @@ ALL = (
     SLA_ELAPSED,
     SLA_NOTIFIED,
 )
+
+
+def case_attributes(progress: CaseProgress, had_due: bool) -> list[SearchAttributeUpdate[Any]]:
+    """Every attribute of the case, in the one upsert of a state change; `had_due`: a due date
+    was set before, and is unset now unless the case has one."""
+    updates: list[SearchAttributeUpdate[Any]] = [
+        PROCESS.value_set(progress.process),
+        CASE_NUMBER.value_set(progress.case_number),
+        WAIT_STATE.value_set(progress.state.value),
+        WAITING_SINCE.value_set(progress.since),
+        SLA_ELAPSED.value_set(progress.sla.elapsed),
+        # Set from the start, so `EscalationLevel < 2` also finds the cases never escalated.
+        ESCALATION_LEVEL.value_set(progress.escalation_level),
+    ]
+    if progress.due is not None:
+        updates.append(DUE_DATE.value_set(progress.due))
+    elif had_due:
+        updates.append(DUE_DATE.value_unset())
+    if progress.sla.started is not None:
+        updates.append(SLA_CLOCK_START.value_set(progress.sla.started))
+    else:
+        updates.append(SLA_CLOCK_START.value_unset())
+    if progress.unit:
+        updates.append(UNIT.value_set(progress.unit))
+    if progress.employee_key:
+        updates.append(EMPLOYEE_KEY.value_set(progress.employee_key))
+    return updates
