@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,13 +84,12 @@ async def operator_action(event: Any) -> OperatorAction:
     return action
 
 
-def test_a_bulk_action_without_a_reason_is_refused():
-    parser = cli._parser()
+def test_a_bulk_action_without_a_reason_is_refused(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path)  # no Temporal: refused before it is asked
     for reason in ([], ["--reason", ""], ["--reason", "   "]):
-        with pytest.raises(SystemExit):
-            parser.parse_args(["bulk", "signal", "--name", "send_now", "--query", "x", *reason])
-    with pytest.raises(SystemExit):
-        parser.parse_args(["bulk", "cancel", "--reason", "r"])  # nor without a query
+        argv = ["bulk", "signal", "--name", "send_now", "--query", "x", *reason]
+        assert cli.run(argv, settings) == 2
+    assert cli.run(["bulk", "cancel", "--reason", "r"], settings) == 2  # nor without a query
 
 
 async def test_run_bulk_refuses_a_blank_reason_before_touching_any_case():

@@ -42,9 +42,8 @@ async def run_cli(
     settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str
 ) -> tuple[int, str]:
     """One `saksflyt` command: its exit code and what it printed."""
-    args = cli._parser().parse_args(list(argv))
     capsys.readouterr()
-    code = await asyncio.to_thread(args.command, settings, args)
+    code = await asyncio.to_thread(cli.run, argv, settings)
     return code, capsys.readouterr().out
 
 

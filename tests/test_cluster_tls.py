@@ -157,7 +157,7 @@ async def test_a_toml_profile_serves_the_cli_and_saksflyt_settings_win_over_it(
     wrong = saksflyt(tmp_path, env, "schedules")
     right = saksflyt(tmp_path, {**env, "SAKSFLYT_TEMPORAL_TLS_SERVER_NAME": SERVER_NAME}, "cases")
 
-    assert wrong.returncode == 1 and "wrong.example" in wrong.stdout, wrong.stdout + wrong.stderr
+    assert wrong.returncode == 1 and "wrong.example" in wrong.stderr, wrong.stdout + wrong.stderr
     assert right.returncode == 0, right.stdout + right.stderr
     assert "0 open cases" in right.stdout
 
@@ -194,7 +194,7 @@ async def test_a_wrong_tls_setting_is_one_line_naming_it_never_a_hang(
 
     listed = saksflyt(tmp_path, env, "cases")
     assert listed.returncode == 1, listed.stdout + listed.stderr
-    assert listed.stdout.count("\n") == 1 and said in listed.stdout, listed.stdout
+    assert listed.stderr.count("\n") == 1 and said in listed.stderr, listed.stderr
 
 
 async def test_a_server_that_never_answers_is_given_up_within_the_connect_timeout(

@@ -11,9 +11,7 @@ proxy name what the stack really has. Each check is also shown failing on a brok
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import io
 import json
 import os
 import re
@@ -26,10 +24,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+import typer
 import yaml
 
-from workers.cli import _healthcheck, _parser
+from workers import cli
 from workers.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,14 +199,20 @@ def test_no_secret_value_is_written_in_the_compose_file_or_the_image() -> None:
 
 
 def cli_error(argv: list[str]) -> str | None:
-    """None when `saksflyt ARGV` parses, else argparse's complaint."""
-    err = io.StringIO()
+    """None when `saksflyt ARGV` parses, else click's complaint; no command is run."""
+    command = typer.main.get_command(cli.app)
+    _parse_only(command)
     try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            _parser().parse_args(argv)
-    except SystemExit as leaving:
-        return err.getvalue() or f"exit {leaving.code}"
+        command.main(argv, "saksflyt", standalone_mode=False)
+    except click.ClickException as error:
+        return error.format_message()
     return None
+
+
+def _parse_only(command: click.Command) -> None:
+    command.callback = None  # click runs nothing for a command without one
+    for sub in getattr(command, "commands", {}).values():
+        _parse_only(sub)
 
 
 def dockerfile_instruction(name: str) -> list[str]:
@@ -425,7 +431,7 @@ def test_the_healthcheck_command(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(_env_file=None)
 
     def probe(url: str | None) -> int:
-        return _healthcheck(settings, argparse.Namespace(url=url))
+        return cli.run(["healthcheck", url] if url else ["healthcheck"], settings)
 
     monkeypatch.delenv("HEALTHCHECK_URL", raising=False)
     assert probe(None) == 0  # a one-shot command: nothing to probe

@@ -1,4 +1,4 @@
-"""`saksflyt quarantine list|show|redrive` (workers/cli.py), called in-process as `saksflyt` would
+"""`saksflyt quarantine list|show|redrive` (workers/cli/), called in-process as `saksflyt` would
 call them: events the intake could not route are inspected, and sent again through the webhook's
 own code path once what stopped them has changed."""
 
@@ -26,9 +26,7 @@ UNHANDLED = "Andre endringer arbeidsforhold"  # a TOPdesk category no process of
 
 def run(settings: Settings, *argv: str) -> int:
     """`saksflyt ARGV...` with these settings, without the process exit `main` ends with."""
-    args = cli._parser().parse_args(list(argv))
-    code: int = args.command(settings, args)
-    return code
+    return cli.run(argv, settings)
 
 
 async def run_aside(settings: Settings, *argv: str) -> int:
@@ -109,14 +107,14 @@ async def test_show_prints_the_stored_body_and_the_reason(
     assert run(settings, "quarantine", "show", str(event_id)) == 0
 
     shown = capsys.readouterr().out
-    assert "Årsak: TOPdesk kjenner ikke saken I9999-0003" in shown
+    assert "Reason: TOPdesk kjenner ikke saken I9999-0003" in shown
     body = json.loads(shown[shown.index("{") :])
     assert (body["number"], body["modificationDate"]) == ("I9999-0003", date)
 
 
 def test_show_of_an_id_the_quarantine_lacks_fails(tmp_path: Path, capsys):
     assert run(Settings(data_dir=tmp_path), "quarantine", "show", "7") == 1
-    assert "finnes ikke" in capsys.readouterr().out
+    assert "event 7 is not in the quarantine" in capsys.readouterr().err
 
 
 # -- redrive ---------------------------------------------------------------------------------------
@@ -135,7 +133,7 @@ async def test_redrive_starts_the_case_once_it_exists_in_topdesk_and_empties_the
 
     assert code == 0
     assert held.events() == []
-    assert f"{event_id}: sendt (started new-hire-{number})" in capsys.readouterr().out
+    assert f"{event_id}: delivered (started new-hire-{number})" in capsys.readouterr().out
     await h.wait_state(case(h, number), WaitState.AWAITING_APPROVAL)
 
 
@@ -153,7 +151,7 @@ async def test_redrive_that_is_refused_again_keeps_the_event_with_the_new_reason
     assert code == 1
     [kept] = held.events()
     assert (kept.id, kept.reason) == (event_id, f"ingen prosess for kategorien «{UNHANDLED}»")
-    assert "fortsatt avvist" in capsys.readouterr().out
+    assert "still refused" in capsys.readouterr().out
     assert await not_started(h, number)
 
 
@@ -170,7 +168,7 @@ async def test_redrive_sends_each_event_and_reports_an_unknown_id(
 
     assert code == 1  # not every one was delivered
     out = capsys.readouterr().out
-    assert f"{event_id}: sendt" in out and "999: finnes ikke i karantenen" in out
+    assert f"{event_id}: delivered" in out and "999: not in the quarantine" in out
     assert held.events() == []
     await h.wait_state(case(h, number), WaitState.AWAITING_APPROVAL)
 
@@ -252,11 +250,11 @@ def test_purge_deletes_what_was_last_seen_before_the_cutoff(tmp_path: Path, caps
         )
 
     assert run(settings, "quarantine", "purge", "--older-than", "30", "--dry-run") == 0
-    assert "1 hendelser" in capsys.readouterr().out
+    assert "1 events" in capsys.readouterr().out
     assert [e.id for e in held.events()] == [old, recent]
 
     assert run(settings, "quarantine", "purge", "--older-than", "30") == 0
-    assert "1 hendelser sist sett for mer enn 30 dager siden slettet" in capsys.readouterr().out
+    assert "1 events last seen more than 30 days ago deleted" in capsys.readouterr().out
     assert [e.id for e in held.events()] == [recent]
 
 

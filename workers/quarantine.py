@@ -249,16 +249,16 @@ async def redrive(
     for event_id in ids:
         event = await asyncio.to_thread(quarantine.get, event_id)
         if event is None:
-            done.append(Redriven(id=event_id, result="unknown", detail="finnes ikke i karantenen"))
+            done.append(Redriven(id=event_id, result="unknown", detail="not in the quarantine"))
             continue
         try:
             action = await deliver(event)
         except Refused as refusal:
             kept_as = await asyncio.to_thread(quarantine.update_reason, event_id, str(refusal))
-            merged = f" (slått sammen med {kept_as})" if kept_as != event_id else ""
+            merged = f" (merged into {kept_as})" if kept_as != event_id else ""
             done.append(Redriven(id=event_id, result="refused", detail=f"{refusal}{merged}"))
         except (TemporalUnavailable, TopdeskError) as error:
-            detail = f"ikke sendt, prøv igjen senere: {error}"
+            detail = f"not sent, try again later: {error}"
             done.append(Redriven(id=event_id, result="unavailable", detail=detail))
         else:
             await asyncio.to_thread(quarantine.remove, event_id)
