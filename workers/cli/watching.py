@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from domain.cases import WaitState
+from domain.processes import NAMES as PROCESSES
 from workers.cli.common import (
     BAD_INPUT,
     Failure,
@@ -21,15 +22,12 @@ from workers.cli.common import (
     settings_of,
     show,
 )
-from workers.routing import ROUTES
 
 if TYPE_CHECKING:
     from workers.cases import CaseLine, Journey, StuckCase
 
 AS_JSON = Annotated[bool, typer.Option("--json", help="as JSON, for scripts")]
 
-# The `Process` search attribute's values: each route's workflow id prefix, spelled as a name.
-PROCESSES = [route.prefix.replace("-", "_") for route in ROUTES.values()]
 STATES = [state.value for state in WaitState]
 
 
