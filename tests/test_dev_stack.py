@@ -7,12 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.eventually import eventually_sync
 from tests.faults.exposure import identifiers_in_forms, in_clear
 
 
@@ -118,7 +118,9 @@ def test_ctrl_c_stops_every_process_the_stack_started(stack_env: dict[str, str])
     assert ui.json()["Codec"]["Endpoint"] == codec
     stack.send_signal(signal.SIGINT)
     assert stack.wait(30) == 0
-    deadline = time.monotonic() + 10
-    while _listening(stack_env) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _listening(stack_env) == []
+
+    def closed() -> bool:
+        assert _listening(stack_env) == []
+        return True
+
+    eventually_sync(closed, "every port to close")
