@@ -12,6 +12,7 @@ import pytest
 from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
+    ScheduleActionResult,
     ScheduleActionStartWorkflow,
     ScheduleDescription,
     ScheduleOverlapPolicy,
@@ -27,6 +28,7 @@ from adapters.topdesk.client import TopdeskClient
 from domain.cases import OSLO
 from domain.follow_ups import plan_watch
 from domain.payroll_calendar import PayrollCalendar
+from tests.eventually import eventually
 from workers.schedules import (
     BACKFILL,
     END_DATE_WATCH,
@@ -63,12 +65,13 @@ def values(ranges: Any) -> set[int]:
 
 async def schedule_ids(client: Client, expected: int) -> list[str]:
     """The schedules the server lists (its visibility lags a creation a little)."""
-    for _ in range(100):
-        ids = [schedule.id async for schedule in await client.list_schedules()]
-        if len(ids) >= expected:
-            return sorted(ids)
-        await asyncio.sleep(0.1)
-    return sorted(ids)
+
+    async def listed() -> list[str]:
+        ids = sorted([schedule.id async for schedule in await client.list_schedules()])
+        assert len(ids) >= expected, f"the server lists {ids}"
+        return ids
+
+    return await eventually(listed, f"{expected} schedules listed")
 
 
 async def test_ensure_creates_both_schedules_in_norwegian_time_skipping_overlaps(
@@ -143,14 +146,13 @@ async def started_by(client: Client, schedule_id: str) -> str:
     """Trigger the schedule now; the id of the workflow it started."""
     handle = client.get_schedule_handle(schedule_id)
     await handle.trigger()
-    for _ in range(100):
-        recent = (await handle.describe()).info.recent_actions
-        if recent:
-            started = recent[-1].action
-            assert isinstance(started, ScheduleActionExecutionStartWorkflow)
-            return started.workflow_id
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{schedule_id} started nothing")
+
+    async def recent() -> list[ScheduleActionResult]:
+        return (await handle.describe()).info.recent_actions
+
+    started = (await eventually(recent, f"{schedule_id} to start a workflow"))[-1].action
+    assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+    return started.workflow_id
 
 
 async def test_the_workflows_a_schedule_starts_run_on_the_worker_and_plan_from_its_start(
