@@ -23,6 +23,7 @@ from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from domain.cases import WaitState
 from domain.new_hire import NewHireResult
+from tests.eventually import eventually
 from tests.harness import form_for_person
 from tests.intake_server import intake_server
 from tests.net import free_port
@@ -139,13 +140,13 @@ async def _approved(
 async def _registration(client: Client, number: str) -> str:
     """The case's SAP registration, once it waits for the manager's approval."""
     handle = client.get_workflow_handle_for(NewHireWorkflow.run, new_hire_id(number))
-    deadline = asyncio.get_running_loop().time() + DEADLINE
-    while True:
+
+    async def registration() -> str | None:
         progress = await handle.query(NewHireWorkflow.progress)
-        if progress.state is WaitState.AWAITING_APPROVAL and progress.registration_id:
-            return progress.registration_id
-        assert asyncio.get_running_loop().time() < deadline, f"{number} stuck in {progress.state}"
-        await asyncio.sleep(0.2)
+        assert progress.state is WaitState.AWAITING_APPROVAL, f"{number} in {progress.state}"
+        return progress.registration_id
+
+    return await eventually(registration, f"{number}'s registration", timeout=DEADLINE)
 
 
 async def _results(client: Client, numbers: list[str]) -> list[NewHireResult]:
@@ -156,13 +157,14 @@ async def _results(client: Client, numbers: list[str]) -> list[NewHireResult]:
 async def _runs(client: Client, task_queue: str) -> Counter[str]:
     """Workflow runs per id on the task queue, once visibility shows every case closed."""
     query = f"TaskQueue = '{task_queue}'"
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
+
+    async def closed() -> Counter[str]:
         runs = [w async for w in client.list_workflows(query)]
-        if len(runs) >= CASES and all(w.close_time is not None for w in runs):
-            return Counter(w.id for w in runs)
-        assert asyncio.get_running_loop().time() < deadline, f"visibility shows {len(runs)} runs"
-        await asyncio.sleep(0.2)
+        closed = sum(w.close_time is not None for w in runs)
+        assert len(runs) >= CASES and closed == len(runs), f"visibility shows {closed}/{len(runs)}"
+        return Counter(w.id for w in runs)
+
+    return await eventually(closed, f"{CASES} closed runs in visibility")
 
 
 async def _workers_seen(client: Client, numbers: list[str]) -> set[str]:

@@ -4,11 +4,10 @@ through visibility, as `saksflyt cases` and `temporal workflow list` find cases.
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio.client import Client, WorkflowHandle
 
 from domain.cases import CaseOutcome, WaitState
+from tests.eventually import eventually
 from tests.harness import Harness, form_for_person
 from workflows import search_attributes as sa
 
@@ -16,15 +15,14 @@ UNIT = "Institutt for fysikk"
 
 
 async def found(client: Client, handle: WorkflowHandle, query: str, timeout: float = 15) -> bool:
-    """Whether a visibility search for `query` finds the case within `timeout` seconds:
+    """True once a visibility search for `query` finds the case; fails after `timeout` seconds:
     visibility lags the workflow a little, so an empty answer is asked again."""
     full = f"WorkflowId = '{handle.id}' AND {query}"
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if [execution async for execution in client.list_workflows(full)]:
-            return True
-        await asyncio.sleep(0.1)
-    return False
+
+    async def listed() -> bool:
+        return bool([execution async for execution in client.list_workflows(full)])
+
+    return await eventually(listed, f"visibility to find the case by {query}", timeout=timeout)
 
 
 async def test_a_case_never_escalated_shows_escalation_level_0(dev_h: Harness):
