@@ -5,7 +5,6 @@ whatever day the tests run."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -89,13 +88,17 @@ def settlement_of(h: Harness, number: str) -> WorkflowHandle:
 async def wait_settlement(h: Harness, number: str, state: WaitState) -> WorkflowHandle:
     """Wait until the child settlement has started and is in `state`."""
     child = settlement_of(h, number)
-    for _ in range(300):
+
+    async def started() -> bool:
         try:
-            await h.wait_state(child, state)
-            return child
-        except RPCError:  # not started yet
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"no final settlement in {state} for {number}")
+            await child.describe()
+        except RPCError as error:  # not started yet
+            raise AssertionError(error) from error
+        return True
+
+    await eventually(started, f"the final settlement for {number} to start")
+    await h.wait_state(child, state)
+    return child
 
 
 def settlement_run(from_date: date) -> date:

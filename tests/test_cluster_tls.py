@@ -33,6 +33,7 @@ from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.simulator import TopdeskSimulator
 from domain.cases import WaitState
+from tests.eventually import eventually
 from tests.harness import Harness
 from tests.intake_server import intake_server
 from tests.net import free_port
@@ -283,8 +284,9 @@ def _harness(
 
 async def _visible(env: WorkflowEnvironment, workflow_id: str) -> None:
     """Visibility lags the workflow a little."""
-    deadline = asyncio.get_running_loop().time() + 15
     query = f"WorkflowId = '{workflow_id}' AND ExecutionStatus = 'Completed'"
-    while not [w async for w in env.client.list_workflows(query)]:
-        assert asyncio.get_running_loop().time() < deadline, "visibility never showed the case"
-        await asyncio.sleep(0.1)
+
+    async def listed() -> bool:
+        return bool([w async for w in env.client.list_workflows(query)])
+
+    await eventually(listed, "visibility to show the case completed")
