@@ -471,3 +471,36 @@ async def test_an_event_the_full_quarantine_cannot_take_stays_in_the_outbox(
         assert await intake.drainer.drain_once()
         [held] = intake.quarantine.events()
     assert number in held.body
+
+
+def test_an_outbox_written_before_the_shared_event_store_opens_with_every_event(tmp_path: Path):
+    """The file as the outbox wrote it before it stood on workers/event_store.py (the schema
+    spelled out here, as that version created it): every event still there, in order."""
+    path = tmp_path / "outbox.db"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executescript(
+            "create table outbox (id integer primary key autoincrement, received text not null,"
+            " source text not null, workflow_id text, category text, case_number text,"
+            " body text not null, attempts integer not null default 0, last_error text);"
+            "create index outbox_workflow on outbox (workflow_id);"
+            "create index outbox_case on outbox (case_number);"
+        )
+        for workflow_id, case_number in [("new-hire-I1", "I1"), (None, "I2")]:
+            db.execute(
+                "insert into outbox (received, source, workflow_id, category, case_number, body,"
+                " attempts, last_error) values ('2026-01-01T00:00:00+00:00', 'dfo', ?, NULL, ?,"
+                " '{}', 3, 'Temporal away')",
+                (workflow_id, case_number),
+            )
+
+    outbox = Outbox(path)
+    later = outbox.add("topdesk", "extension-I3", "Forlengelse", "{}", case_number="I3")
+
+    events = outbox.events()
+    assert [(e.id, e.workflow_id, e.case_number) for e in events] == [
+        (1, "new-hire-I1", "I1"),
+        (2, None, "I2"),
+        (later, "extension-I3", "I3"),
+    ]
+    assert (events[0].attempts, events[0].last_error) == (3, "Temporal away")
+    assert outbox.waiting() == {"temporal": 2, "topdesk": 1}

@@ -18,7 +18,7 @@ from domain.cases import WaitState
 from tests.harness import Harness
 from tests.test_intake import case, dfo, not_started, post, serve
 from workers import cli
-from workers.quarantine import Quarantine
+from workers.quarantine import Quarantine, digest
 from workers.settings import Settings
 
 UNHANDLED = "Andre endringer arbeidsforhold"  # a TOPdesk category no process of saksflyt takes
@@ -279,3 +279,30 @@ def test_a_quarantine_of_the_first_schema_is_migrated_in_place(tmp_path: Path):
     assert (b.id, b.body, b.count) == (2, "b", 1)
     assert held.add("topdesk", "b", "grunn") == 2
     assert Quarantine(path).stats() == (2, 4)  # opened again: nothing migrated twice
+
+
+def test_a_quarantine_written_before_the_shared_event_store_opens_with_every_event(
+    tmp_path: Path,
+):
+    """The file as the quarantine wrote it before it stood on workers/event_store.py (the schema
+    spelled out here): its events, counts and digests kept, so a delivery again is counted."""
+    path = tmp_path / "quarantine.db"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executescript(
+            "create table quarantine (id integer primary key autoincrement, received text not"
+            " null, source text not null, body text not null, reason text not null,"
+            " count integer not null default 1, last_seen text, digest text);"
+            "create unique index quarantine_digest on quarantine (digest);"
+        )
+        db.execute(
+            "insert into quarantine values (7, '2026-01-01T00:00:00.000000+00:00', 'topdesk',"
+            " 'a', 'grunn', 4, '2026-01-05T00:00:00.000000+00:00', ?)",
+            (digest("topdesk", "a", "grunn"),),
+        )
+
+    held = Quarantine(path)
+
+    [event] = held.events()
+    assert (event.id, event.count, event.last_seen.day) == (7, 4, 5)
+    assert held.add("topdesk", "a", "grunn") == 7
+    assert held.stats() == (1, 5)

@@ -47,16 +47,16 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel
+
+from workers.event_store import EventStore
 
 log = structlog.get_logger(__name__)
 
@@ -110,20 +110,11 @@ class OutboxEvent(BaseModel):
 
 
 class Outbox:
-    """One SQLite file; each statement commits by itself, so an added event is on disk at once."""
+    """The events in order of arrival, in one SQLite file (`workers/event_store.py`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with closing(self._connect()) as db:
-            db.execute("begin immediate")  # two intakes opening one old file migrate it once
-            columns = {row[1] for row in db.execute("pragma table_info(outbox)")}
-            old = bool(columns) and "case_number" not in columns
-            for statement in (_MIGRATE.format(schema=_SCHEMA) if old else _SCHEMA).split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("commit")
+        self.store = EventStore(path, _migrate)
 
     def add(
         self,
@@ -133,7 +124,7 @@ class Outbox:
         body: str,
         case_number: str | None = None,
     ) -> int:
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             cursor = db.execute(
                 "insert into outbox (received, source, workflow_id, category, case_number, body)"
                 " values (?, ?, ?, ?, ?, ?)",
@@ -152,7 +143,7 @@ class Outbox:
     def holds(self, workflow_id: str | None, case_number: str | None = None) -> bool:
         """Whether an event for this workflow, or of this case (routed or not), still waits: a
         later one must queue behind it."""
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             row = db.execute(
                 "select 1 from outbox where workflow_id = ? or case_number = ? limit 1",
                 (workflow_id, case_number),
@@ -162,7 +153,7 @@ class Outbox:
     def routed(self, event_id: int, workflow_id: str, category: str | None) -> None:
         """Keep where routing sent an event that waited unrouted: a later event for the same
         workflow then finds it, and a second try needs no TOPdesk read."""
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             db.execute(
                 "update outbox set workflow_id = ?, category = ? where id = ?",
                 (workflow_id, category, event_id),
@@ -171,7 +162,7 @@ class Outbox:
     def waiting(self) -> dict[str, int]:
         """How many events wait, by what they wait for: routed ones for Temporal, unrouted ones
         for TOPdesk (the intake's `/metrics`)."""
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             rows = db.execute(
                 "select workflow_id is null, count(*) from outbox group by workflow_id is null"
             ).fetchall()
@@ -181,27 +172,28 @@ class Outbox:
         return counts
 
     def remove(self, event_id: int) -> None:
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             db.execute("delete from outbox where id = ?", (event_id,))
 
     def failed(self, event_id: int, error: str) -> None:
         """Count a hand-on that failed, with why: `saksflyt outbox list` shows both."""
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             db.execute(
                 "update outbox set attempts = attempts + 1, last_error = ? where id = ?",
                 (error, event_id),
             )
 
     def _select(self, tail: str) -> list[OutboxEvent]:
-        with self._lock, closing(self._connect()) as db:
-            rows = db.execute(f"select {_COLUMNS} from outbox {tail}").fetchall()
-        fields = OutboxEvent.model_fields
-        return [OutboxEvent.model_validate(dict(zip(fields, row, strict=True))) for row in rows]
+        return self.store.select(OutboxEvent, f"select {_COLUMNS} from outbox {tail}")
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.isolation_level = None  # each statement commits by itself
-        return db
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Create the table, or rebuild one of the first schema into this one."""
+    columns = {row[1] for row in db.execute("pragma table_info(outbox)")}
+    old = bool(columns) and "case_number" not in columns
+    for statement in (_MIGRATE.format(schema=_SCHEMA) if old else _SCHEMA).split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 Deliver = Callable[[OutboxEvent], Awaitable[None]]

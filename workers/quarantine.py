@@ -27,9 +27,7 @@ import asyncio
 import hashlib
 import json
 import sqlite3
-import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -37,6 +35,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from adapters.topdesk.errors import TopdeskError
+from workers.event_store import EventStore
 from workers.outbox import TemporalUnavailable
 
 _SCHEMA = """
@@ -83,21 +82,18 @@ def _now() -> str:
 
 
 class Quarantine:
-    """One SQLite file, shared by every intake process that opens it."""
+    """One row per distinct event, in one SQLite file (`workers/event_store.py`)."""
 
     def __init__(self, path: Path, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.path = path
         self.max_events = max_events
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with closing(self._connect()) as db, _transaction(db):
-            _migrate(db)
+        self.store = EventStore(path, _migrate)
 
     def add(self, source: str, body: str, reason: str) -> int:
         """Keep the event, or count it on the row of the same event; its id. Raises
         `QuarantineFull` for a new event once the cap is reached."""
         key = digest(source, body, reason)
-        with self._lock, closing(self._connect()) as db, _transaction(db):
+        with self.store.transaction() as db:
             row = db.execute("select id from quarantine where digest = ?", (key,)).fetchone()
             if row is not None:
                 db.execute(
@@ -116,20 +112,20 @@ class Quarantine:
             return int(cursor.lastrowid or 0)
 
     def events(self) -> list[QuarantinedEvent]:
-        return self._select("order by id")
+        return self.store.select(QuarantinedEvent, f"{_SELECT} order by id")
 
     def get(self, event_id: int) -> QuarantinedEvent | None:
-        found = self._select("where id = ?", event_id)
+        found = self.store.select(QuarantinedEvent, f"{_SELECT} where id = ?", event_id)
         return found[0] if found else None
 
     def remove(self, event_id: int) -> None:
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             db.execute("delete from quarantine where id = ?", (event_id,))
 
     def update_reason(self, event_id: int, reason: str) -> int:
         """Keep the event with a new reason; its id, which is another one's when a row of the
         same event with that reason was there already (the deliveries are then summed there)."""
-        with self._lock, closing(self._connect()) as db, _transaction(db):
+        with self.store.transaction() as db:
             row = db.execute(
                 "select source, body, count, last_seen from quarantine where id = ?", (event_id,)
             ).fetchone()
@@ -154,7 +150,7 @@ class Quarantine:
         run); how many."""
         cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="microseconds")
         where = "from quarantine where last_seen < ?"
-        with self._lock, closing(self._connect()) as db:
+        with self.store.transaction() as db:
             (count,) = db.execute(f"select count(*) {where}", (cutoff,)).fetchone()
             if not dry_run:
                 db.execute(f"delete {where}", (cutoff,))
@@ -162,37 +158,11 @@ class Quarantine:
 
     def stats(self) -> tuple[int, int]:
         """Distinct events kept, and the deliveries they stand for (the intake's `/metrics`)."""
-        with self._lock, closing(self._connect()) as db:
+        with self.store.connection() as db:
             rows, deliveries = db.execute(
                 "select count(*), coalesce(sum(count), 0) from quarantine"
             ).fetchone()
         return int(rows), int(deliveries)
-
-    def _select(self, tail: str, *args: object) -> list[QuarantinedEvent]:
-        with self._lock, closing(self._connect()) as db:
-            rows = db.execute(f"{_SELECT} {tail}", args).fetchall()
-        fields = QuarantinedEvent.model_fields
-        return [
-            QuarantinedEvent.model_validate(dict(zip(fields, row, strict=True))) for row in rows
-        ]
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.isolation_level = None  # each statement commits by itself
-        return db
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction, taken at once (`immediate`), so that two intakes sharing the file
-    cannot both find an event new; rolled back on any error."""
-    db.execute("begin immediate")
-    try:
-        yield
-    except BaseException:
-        db.execute("rollback")
-        raise
-    db.execute("commit")
 
 
 def _migrate(db: sqlite3.Connection) -> None:
