@@ -6,7 +6,6 @@ there, looking ahead with `as_of` (time does not skip on the dev server)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -184,8 +183,8 @@ async def test_the_radar_flags_exactly_the_cases_past_their_limit(dev_h: Harness
         as_of=as_of,
     )
     ids = sorted(handle.id for handle in waiting)
-    # visibility is eventually consistent: a fresh case may be missing from the first run
-    for _ in range(50):
+
+    async def run() -> RadarResult:
         result = await h.client.execute_workflow(
             StuckCaseRadar.run,
             radar,
@@ -193,9 +192,11 @@ async def test_the_radar_flags_exactly_the_cases_past_their_limit(dev_h: Harness
             task_queue=h.task_queue,
             result_type=RadarResult,
         )
-        if sorted(result.flagged.get("wait", [])) == ids:
-            break
-        await asyncio.sleep(0.2)
+        assert sorted(result.flagged.get("wait", [])) == ids, f"the radar flagged {result.flagged}"
+        return result
+
+    # visibility is eventually consistent: a fresh case may be missing from the first run
+    result = await eventually(run, "a radar run that sees every waiting case", interval=0.2)
     assert sorted(result.flagged) == ["sla_due", "wait"]
     assert sorted(result.flagged["wait"]) == ids
     assert sorted(result.flagged["sla_due"]) == ids
