@@ -19,6 +19,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.cases import CaseProgress, WaitState
+from tests.eventually import eventually
 from tests.harness import EXTENSION_FORM, Harness, form_for_person, form_without
 from workers import cli
 from workers.case_index import CaseRow, list_cases
@@ -56,13 +57,14 @@ async def run_json(settings: Settings, capsys: pytest.CaptureFixture[str], *argv
 async def listed(
     client: Client, query: str, done: Callable[[list[CaseRow]], bool], what: str
 ) -> list[CaseRow]:
-    """Visibility lags the workflows a little: list until `done` holds, for at most 15 s."""
-    deadline = asyncio.get_running_loop().time() + 15
-    while not done(rows := await list_cases(client, query)):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"visibility never showed {what}: {rows}")
-        await asyncio.sleep(0.1)
-    return rows
+    """Visibility lags the workflows a little: list until `done` holds."""
+
+    async def rows() -> list[CaseRow]:
+        rows = await list_cases(client, query)
+        assert done(rows), f"visibility shows {rows}"
+        return rows
+
+    return await eventually(rows, what)
 
 
 def in_states(expected: dict[str, str]) -> Callable[[list[CaseRow]], bool]:
@@ -202,15 +204,15 @@ async def test_case_shows_its_journey_with_who_signalled_what_and_why(
 
     # A signal that comes while a workflow task is under way is written to the history once the
     # task is done: read the journey until the flag the bulk action sent is in it.
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
+    async def flagged_run() -> dict[str, Any]:
         journey = await run_json(settings, capsys, "case", number)
         [run] = journey["runs"]
-        steps = run["steps"]
-        signals = [step for step in steps if step["kind"] == "signal"]
-        if len(signals) >= 3 or asyncio.get_running_loop().time() > deadline:
-            break
-        await asyncio.sleep(0.1)
+        assert len([step for step in run["steps"] if step["kind"] == "signal"]) >= 3, run
+        return dict(run)
+
+    run = await eventually(flagged_run, "the radar flag in the journey")
+    steps = run["steps"]
+    signals = [step for step in steps if step["kind"] == "signal"]
     states = [step["text"].split(",")[0] for step in steps if step["kind"] == "state"]
     assert states == ["working", "awaiting_caller", "working", "awaiting_approval"]
     assert [s["text"].split()[0:2] for s in signals] == [
