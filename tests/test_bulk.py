@@ -5,7 +5,6 @@ at once."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, Wor
 
 from domain.cases import CaseProgress, OperatorAction, WaitState
 from tests import scenarios_resignation as resignation
+from tests.eventually import eventually
 from tests.harness import COMPLETE_FORM, Harness, form_for_person, form_without
 from tests.test_cases_cli import in_states, listed, run_cli, settings, started_in
 from workers import cli
@@ -47,26 +47,25 @@ async def events(handle: WorkflowHandle) -> list[Any]:
 async def settled_length(handle: WorkflowHandle) -> int:
     """The length of the history once the workflow waits with nothing in flight (no workflow
     task, no activity): from then on only an outside event can lengthen it."""
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
+
+    async def settled() -> int:
         described = (await handle.describe()).raw_description
-        idle = not described.pending_activities and not described.HasField("pending_workflow_task")
-        if idle:
-            return len(await events(handle))
-        assert asyncio.get_running_loop().time() < deadline, "the workflow never settled"
-        await asyncio.sleep(0.05)
+        assert not described.pending_activities, "an activity is in flight"
+        assert not described.HasField("pending_workflow_task"), "a workflow task is in flight"
+        return len(await events(handle))
+
+    return await eventually(settled, "the workflow to settle")
 
 
 async def events_until(handle: WorkflowHandle, event_type: int) -> list[Any]:
     """The history once it holds an event of `event_type`: the server buffers events that come
-    while a workflow task runs (the one the operator_action signal started), for at most 15 s."""
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
+    while a workflow task runs (the one the operator_action signal started)."""
+
+    async def history() -> list[Any]:
         history = await events(handle)
-        if any(event.event_type == event_type for event in history):
-            return history
-        assert asyncio.get_running_loop().time() < deadline, f"no event {event_type} in history"
-        await asyncio.sleep(0.05)
+        return history if any(event.event_type == event_type for event in history) else []
+
+    return await eventually(history, f"an event of type {event_type} in the history")
 
 
 def signalled(history: list[Any], name: str) -> list[Any]:
@@ -202,10 +201,11 @@ async def test_retry_of_a_running_case_makes_its_failed_activity_try_again_now(
     h.sap.inject_fault("unavailable", times=1)  # SAP's first answer; the retry is 5 s later
     number = h.submit()
     handle = await h.start(number)
-    deadline = asyncio.get_running_loop().time() + 15
-    while not [a for a in await pending(handle) if a.attempt > 1]:
-        assert asyncio.get_running_loop().time() < deadline, "SAP's failure never came"
-        await asyncio.sleep(0.05)
+
+    async def retrying() -> list[Any]:
+        return [a for a in await pending(handle) if a.attempt > 1]
+
+    await eventually(retrying, "SAP's failure (an activity on its second attempt)")
     query = f"CaseNumber='{number}'"
     await listed(h.client, query, lambda rows: len(rows) == 1, "the case")
 
