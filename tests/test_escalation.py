@@ -4,7 +4,6 @@ exactly once per case, across worker restarts and replays. New hire is the simpl
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from datetime import timedelta
@@ -63,13 +62,12 @@ async def climbed_to(h: Harness, handle: WorkflowHandle, number: str, rung: int)
 
 async def idle(handle: WorkflowHandle, timeout: float = 15) -> None:
     """Wait until the workflow has nothing in flight, so that a worker can stop cleanly."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def nothing_in_flight() -> bool:
         raw = (await handle.describe()).raw_description
-        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-            return
-        assert asyncio.get_running_loop().time() < deadline, "the workflow never went idle"
-        await asyncio.sleep(0.05)
+        return not raw.pending_activities and not raw.HasField("pending_workflow_task")
+
+    await eventually(nothing_in_flight, "the workflow to go idle", timeout=timeout)
 
 
 async def test_a_manager_who_never_decides_escalates_one_rung_at_a_time_up_to_the_top(
@@ -150,7 +148,10 @@ async def test_an_approval_after_rung_2_completes_the_case_with_no_further_rungs
 
 async def _polled(h: Harness, handle: WorkflowHandle, count: int) -> None:
     """Wait (in real time) until the case has asked SAP `count` times in all."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while await polls(handle) < count:
-        assert asyncio.get_running_loop().time() < deadline, f"fewer than {count} polls"
-        await asyncio.sleep(0.1)
+
+    async def asked() -> bool:
+        asked = await polls(handle)
+        assert asked >= count, f"asked {asked} times"
+        return True
+
+    await eventually(asked, f"{count} polls of SAP", timeout=30)
