@@ -7,9 +7,9 @@ TOPdesk, routing, quarantine, start or signal-with-start under the workflow-id p
 event key), so a case the backfill finds and whose webhook then arrives late, or twice, still
 has one workflow. Calling the routing code in-process would be a second path to keep in step.
 
-The intake is saksflyt's own system, so its small HTTP client lives here rather than in
-`adapters/`. It signs the body as a signing source does when the intake asks TOPdesk's events
-to be signed (an HMAC key set, "topdesk" among the signing sources).
+It posts with the webhook sender the DFØ portal stub and the TOPdesk simulator use too
+(`adapters/webhooks.py`), and signs the body as a signing source does when the intake asks
+TOPdesk's events to be signed (an HMAC key set, "topdesk" among the signing sources).
 
 Its answers map as a sender's should: 202 is taken (queued in the intake's outbox included);
 503 (TOPdesk away), 429, 408 and a connection that fails are retried by Temporal, after the
@@ -20,10 +20,7 @@ final for that case only, so one odd case cannot stop the others.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +33,7 @@ from activities.errors import final_errors
 from adapters.topdesk.errors import TopdeskNotFound, TopdeskRejected
 from adapters.topdesk.models import Incident
 from adapters.topdesk.port import TopdeskPort
+from adapters.webhooks import WebhookSender
 from domain.backfill import (
     REPLY_EVENT,
     CaseWindow,
@@ -55,10 +53,6 @@ INTAKE_AUTH_FAILED = "IntakeAuthFailed"  # final: fix the secret
 INTAKE_REFUSED = "IntakeRefused"  # final for this case
 NO_INTAKE = "NoIntake"  # final: the worker was built without the intake's address
 
-# How a source signs, when the intake asks for it (workers/intake/security.py).
-TIMESTAMP_HEADER = "X-Saksflyt-Timestamp"
-SIGNATURE_HEADER = "X-Saksflyt-Signature"
-
 # A 500 is the intake's own bug: retrying it for ever would hold every later run (overlap SKIP),
 # so it is a refusal of that one case, noted in the result.
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -66,32 +60,11 @@ LONGEST_RETRY_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, repr=False)
-class Intake:
+class Intake(WebhookSender):
     """Where the intake takes TOPdesk's webhooks, and the secret TOPdesk sends with them; with
     `hmac_key`, each body is signed too (for an intake that asks TOPdesk's events to be)."""
 
-    url: str  # e.g. http://127.0.0.1:8701/webhooks/topdesk
-    secret: str
-    secret_header: str = "X-Saksflyt-Secret"
-    hmac_key: str = ""
-    timeout: tuple[float, float] = (3.05, 10.0)
-
-    def __repr__(self) -> str:
-        return f"Intake(url={self.url!r}, secret='***')"
-
-    def post(self, body: dict[str, str]) -> requests.Response:
-        data = json.dumps(body).encode()
-        headers = {
-            self.secret_header: self.secret,
-            "Content-Type": "application/json",
-            "User-Agent": "saksflyt-backfill",
-        }
-        if self.hmac_key:
-            timestamp = str(int(time.time()))
-            signed = timestamp.encode() + b"." + data
-            digest = hmac.new(self.hmac_key.encode(), signed, hashlib.sha256).hexdigest()
-            headers |= {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: f"sha256={digest}"}
-        return requests.post(self.url, data=data, headers=headers, timeout=self.timeout)
+    user_agent: str | None = "saksflyt-backfill"
 
 
 class BackfillActivities:
@@ -143,7 +116,7 @@ class BackfillActivities:
                 "this worker has no intake to send to", type=NO_INTAKE, non_retryable=True
             )
         try:
-            response = self.intake.post(hint.body())
+            response = self.intake.post(json.dumps(hint.body()).encode())
         except requests.RequestException as error:
             raise ApplicationError(
                 f"intake unreachable: {type(error).__name__}", type=INTAKE_UNAVAILABLE

@@ -14,6 +14,7 @@ only stored.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from datetime import UTC, date, datetime
@@ -26,6 +27,7 @@ import structlog
 from pydantic import BaseModel
 
 from adapters.dfo.store import FaultKind, StubStore
+from adapters.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +99,8 @@ _EMPLOYEE_NUMBER = re.compile(r"[0-9]{8}")
 
 class PortalStub:
     """The portal's resignation forms, durable in one SQLite file; with `intake_url` set it posts
-    each new form's event there, with the shared webhook secret in `secret_header`."""
+    each new form's event there (`adapters/webhooks.py`), with the shared webhook secret in
+    `secret_header`."""
 
     def __init__(
         self,
@@ -108,8 +111,9 @@ class PortalStub:
     ) -> None:
         self.store = StubStore(path, _SCHEMA)
         self.intake_url = intake_url
-        self.secret = secret
-        self.secret_header = secret_header
+        self.sender = WebhookSender(
+            intake_url or "", secret, secret_header, timeout=DELIVERY_TIMEOUT
+        )
 
     # -- the port ------------------------------------------------------------------------
 
@@ -202,15 +206,10 @@ class PortalStub:
 
     def _deliver(self, seq: int, form_id: str) -> bool:
         """POST one event; record the outcome either way. Never raises: the form is in."""
-        assert self.intake_url is not None
         error: str | None = None
         try:
-            response = requests.post(
-                self.intake_url,
-                json={"event": RESIGNATION_SUBMITTED, "form_id": form_id},
-                headers={self.secret_header: self.secret},
-                timeout=DELIVERY_TIMEOUT,
-            )
+            event = {"event": RESIGNATION_SUBMITTED, "form_id": form_id}
+            response = self.sender.post(json.dumps(event).encode())
             if not response.ok:
                 error = f"HTTP {response.status_code}"
         except requests.RequestException as failure:

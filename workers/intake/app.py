@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 
 from adapters.topdesk.errors import TopdeskError
 from adapters.topdesk.port import TopdeskPort
+from adapters.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from workers import tracing
 from workers.intake.accept import Acceptor
 from workers.intake.delivery import topdesk_of
@@ -50,8 +51,6 @@ from workers.settings import Settings, WebhookSource
 
 log = structlog.get_logger(__name__)
 
-TIMESTAMP_HEADER = "X-Saksflyt-Timestamp"
-SIGNATURE_HEADER = "X-Saksflyt-Signature"
 # /readyz must answer a load balancer's probe quickly, Temporal up or not.
 READY_TIMEOUT = timedelta(seconds=2)
 RETRY_AFTER = {"Retry-After": "30"}

@@ -15,7 +15,6 @@ redacted the same way should anyone run it with that log on.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
@@ -26,6 +25,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 from starlette.types import Scope
 
+from adapters.webhooks import sign
 from workers.settings import Settings, WebhookSource
 
 # The webhook routes, as the gate sees a path: the source, and the secret when the URL holds it.
@@ -76,13 +76,6 @@ def route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
-
-
-def sign(key: bytes, timestamp: str, body: bytes) -> str:
-    """The `X-Saksflyt-Signature` a signing source sends: HMAC-SHA256 over the timestamp, a
-    dot and the raw body, so that neither can be changed or replayed later on its own."""
-    digest = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def signature_ok(

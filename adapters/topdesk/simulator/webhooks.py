@@ -2,7 +2,8 @@
 
 Events go into the outbox table in the same transaction as the write they report; one thread
 posts them oldest first, with retries and backoff, so an event pending at a stop is delivered by
-the next run on the same file. TOPdesk signs nothing, so only a shared secret header is sent.
+the next run on the same file. TOPdesk signs nothing, so only a shared secret header is sent
+(`adapters/webhooks.py`, the sender saksflyt's own webhooks use too).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import json
 import string
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
+
+import requests
+
+from adapters.webhooks import WebhookSender
 
 from .config import WebhookConfig
 from .store import Store, Tx
@@ -73,6 +76,9 @@ class WebhookDeliverer:
         self._config = config
         self._stopping = stopping
         self._wake = threading.Event()
+        self._sender = WebhookSender(
+            config.url or "", config.secret, config.secret_header, timeout=self._TIMEOUT_SECONDS
+        )
 
     def notify(self) -> None:
         self._wake.set()
@@ -109,21 +115,9 @@ class WebhookDeliverer:
 
     def _post(self, body: str) -> tuple[int | None, str | None]:
         """One attempt; returns (status code, error). Non-2xx and connection errors are errors."""
-        assert self._config.url is not None
-        request = urllib.request.Request(
-            self._config.url,
-            data=body.encode("utf-8"),
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                self._config.secret_header: self._config.secret,
-            },
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self._TIMEOUT_SECONDS) as response:
-                code = response.status
-        except urllib.error.HTTPError as exc:
-            return exc.code, f"HTTP {exc.code}"
-        except (OSError, ValueError) as exc:
+            response = self._sender.post(body.encode("utf-8"))
+        except requests.RequestException as exc:
             return None, f"{type(exc).__name__}: {exc}"
+        code = response.status_code
         return code, None if 200 <= code < 300 else f"HTTP {code}"
