@@ -3,14 +3,13 @@ gauges count from visibility, which the time-skipping server lacks)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from adapters.topdesk.simulator import TopdeskSimulator
 from domain import processes
 from domain.cases import WaitState
 from domain.sla import SlaTarget
+from tests.eventually import eventually
 from tests.harness import COMPLETE_FORM, Harness, form_without
 from workers.case_index import list_cases, open_query
 from workers.metrics import REASONS, CaseGauges, open_counts, prometheus_runtime
@@ -172,7 +172,7 @@ async def test_the_case_gauges_carry_no_service_name_label(
     async def sdk_metrics_served() -> bool:  # once the worker has polled
         return bool(Scrape(url).series("temporal_worker_task_slots_available"))
 
-    await _until(sdk_metrics_served, "the SDK's slot metrics beside the case gauges")
+    await eventually(sdk_metrics_served, "the SDK's slot metrics beside the case gauges")
     lines = [line for line in Scrape(url).text.splitlines() if line.startswith("saksflyt_")]
     assert lines
     assert not [line for line in lines if "service_name" in line]
@@ -196,7 +196,7 @@ async def test_saksflyt_worker_serves_the_sdk_metrics_at_the_metrics_address(
                 return False
             return any(("task_queue", task_queue) in key for key in slots)
 
-        await _until(polling, "the worker's slots on its metrics endpoint")
+        await eventually(polling, "the worker's slots on its metrics endpoint")
     finally:
         worker.terminate()
         worker.wait(10)
@@ -246,14 +246,7 @@ async def _visible(client: Client, expected: dict[tuple[str, WaitState], int]) -
     async def shown() -> bool:
         return dict(open_counts(await list_cases(client, open_query()))) == wanted
 
-    await _until(shown, f"visibility to show {wanted}")
-
-
-async def _until(done: Callable[[], Awaitable[bool]], what: str, timeout: float = 15) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await done():
-        assert asyncio.get_running_loop().time() < deadline, f"waited {timeout} s for {what}"
-        await asyncio.sleep(0.1)
+    await eventually(shown, f"visibility to show {wanted}")
 
 
 def _sorted(

@@ -3,7 +3,6 @@ histories, and the whole page from a real dev server."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from domain.kpi import (
 )
 from domain.processes import SLA_DEFAULTS
 from domain.sla import business_days_between
+from tests.eventually import eventually
 from tests.harness import Harness, complete_form, extension_registered, form_without
 from workers.case_index import list_cases
 from workers.report import timeline_from_history, write_report
@@ -276,15 +276,15 @@ async def test_the_report_page_from_the_dev_server(dev_h: Harness, tmp_path: Pat
 
 async def _visible(client, closed: int, waiting: int):  # type: ignore[no-untyped-def]
     """Wait until visibility shows the cases as they are (it lags the workflows a little)."""
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
+
+    async def shown():  # type: ignore[no-untyped-def]
         rows = await list_cases(client)
         done = [row for row in rows if row.status == "COMPLETED"]
         asking = [row for row in rows if row.state == WaitState.AWAITING_CALLER.value]
-        if len(done) == closed and len(asking) == waiting:
-            return rows
-        assert asyncio.get_running_loop().time() < deadline, f"visibility shows {rows}"
-        await asyncio.sleep(0.1)
+        assert len(done) == closed and len(asking) == waiting, f"visibility shows {rows}"
+        return rows
+
+    return await eventually(shown, f"{closed} cases closed and {waiting} asking")
 
 
 def _row(text: str, first: str) -> list[str]:
