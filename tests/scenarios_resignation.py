@@ -4,7 +4,6 @@ its child on that case."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import Employee
 from domain.cases import CaseEvent, WaitState
 from domain.resignation import ResignationInput
+from tests.eventually import eventually
 from tests.harness import Harness
 from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.resignation import ResignationWorkflow
@@ -70,11 +70,11 @@ async def start(h: Harness, form_id: str) -> WorkflowHandle:
 
 async def case_of(h: Harness, handle: WorkflowHandle, timeout: float = 15) -> str:
     """The TOPdesk case the workflow opened for the form."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (number := (await handle.query(ResignationWorkflow.progress)).case_number):
-        assert asyncio.get_running_loop().time() < deadline, "no TOPdesk case was opened"
-        await asyncio.sleep(0.05)
-    return number
+
+    async def number() -> str | None:
+        return (await handle.query(ResignationWorkflow.progress)).case_number
+
+    return await eventually(number, "a TOPdesk case opened for the form", timeout=timeout)
 
 
 async def settlement_of(h: Harness, number: str, timeout: float = 15) -> WorkflowHandle:
@@ -82,14 +82,15 @@ async def settlement_of(h: Harness, number: str, timeout: float = 15) -> Workflo
     handle = h.client.get_workflow_handle_for(
         FinalSettlementWorkflow.run, f"final-settlement-{number}"
     )
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def started() -> WorkflowHandle:
         try:
             await handle.query(FinalSettlementWorkflow.progress)
-            return handle
-        except RPCError:
-            assert asyncio.get_running_loop().time() < deadline, "no final settlement started"
-            await asyncio.sleep(0.05)
+        except RPCError as error:  # not started yet
+            raise AssertionError(error) from error
+        return handle
+
+    return await eventually(started, "the final settlement to start", timeout=timeout)
 
 
 async def on_hold(h: Harness, handle: WorkflowHandle) -> tuple[str, WorkflowHandle]:
@@ -102,10 +103,13 @@ async def on_hold(h: Harness, handle: WorkflowHandle) -> tuple[str, WorkflowHand
 
 async def filing(handle: WorkflowHandle, timeout: float = 15) -> None:
     """Wait until the workflow is filing the resignation in the personnel file."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (await handle.query(ResignationWorkflow.progress)).detail.startswith("arkiverer"):
-        assert asyncio.get_running_loop().time() < deadline, "the resignation is never filed"
-        await asyncio.sleep(0.05)
+
+    async def detail() -> str:
+        detail = (await handle.query(ResignationWorkflow.progress)).detail
+        assert detail.startswith("arkiverer"), f"the case shows {detail!r}"
+        return detail
+
+    await eventually(detail, "the resignation to be filed", timeout=timeout)
 
 
 async def close_in_topdesk(h: Harness, handle: WorkflowHandle, number: str) -> None:
