@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -28,6 +29,7 @@ from types import FrameType
 
 from temporalio.client import Client
 
+from tests.eventually import eventually
 from tests.faults.cases import People
 from tests.faults.chaos import Chaos
 from tests.faults.count import REACHED, Figures, figures, settled
@@ -52,7 +54,7 @@ async def run(stack: FaultStack, settings: Settings, args: argparse.Namespace) -
     chaos_task = asyncio.create_task(chaos.run(stop_chaos))
     people_task = asyncio.create_task(people.play(stop_people))
     await people.create(args.cases, args.spread)
-    await asyncio.sleep(args.chaos)
+    await asyncio.sleep(args.chaos)  # the chaos runs this long: the faults are the test
     stop_chaos.set()
     await chaos_task
     await chaos.restore()
@@ -68,15 +70,22 @@ async def run(stack: FaultStack, settings: Settings, args: argparse.Namespace) -
 
 
 async def settle(client: Client, settings: Settings, people: People, seconds: float) -> None:
-    """Until every case has reached its end, or the deadline; the backfill run now and then."""
-    deadline = time.monotonic() + seconds
+    """Until every case has reached its end, or the deadline; the backfill run now and then.
+    A case still short of its end is left to the figures, which count it."""
     backfill_at = time.monotonic()
-    while time.monotonic() < deadline and not await settled(client, people.cases, settings):
+
+    async def done() -> bool:
+        nonlocal backfill_at
+        if await settled(client, people.cases, settings):
+            return True
         if time.monotonic() >= backfill_at:
             await client.get_schedule_handle(BACKFILL).trigger()
             people.notes["backfill runs triggered"] += 1
             backfill_at = time.monotonic() + BACKFILL_EVERY
-        await asyncio.sleep(1)
+        return False
+
+    with contextlib.suppress(AssertionError):
+        await eventually(done, "every case to settle", timeout=seconds, interval=1)
 
 
 def report(result: Figures, faults: Counter[str], notes: Counter[str], found: Exposure) -> None:

@@ -106,7 +106,7 @@ class People:
             case = Case(index, kind_of(index))
             await self._topdesk(lambda case=case: self._submit(case))  # type: ignore[misc]
             self.cases.append(case)
-            await asyncio.sleep(spread / count)
+            await asyncio.sleep(spread / count)  # the pace the forms come in at
 
     def _submit(self, case: Case) -> None:
         if case.kind == NEW_HIRE:
@@ -157,7 +157,7 @@ class People:
                 except Exception as error:  # the next round tries again
                     self.notes[f"people's rounds failed ({type(error).__name__})"] += 1
             await asyncio.to_thread(self.portal.redeliver)  # the portal's own outbox
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # the people's pace: a round every half second
 
     def quiet(self) -> bool:
         """Every case created, and every new hire waiting for the manager."""
@@ -263,7 +263,7 @@ class People:
                     return await asyncio.to_thread(write)
                 except Exception:  # 503/429 outlasting the client's retries
                     self.notes["TOPdesk writes by people retried"] += 1
-            await asyncio.sleep(1)
+            await asyncio.sleep(1)  # the person tries again a second later
 
 
 def _field(form: str, label: str) -> str:

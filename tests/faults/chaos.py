@@ -11,17 +11,20 @@ without being killed on purpose (a worker started while Temporal was down exits 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections import Counter
 from collections.abc import Callable
 
 import requests
+from temporalio.service import RPCError
 
 from adapters.dfo.archive import ArchiveStub
 from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import SapStub
 from adapters.dfo.spk import SpkStub
-from tests.faults.cases import People
+from tests.eventually import eventually
+from tests.faults.cases import NEW_HIRE, People
 from tests.faults.stack import WORKERS, FaultStack
 from workers.outbox import Outbox
 from workers.settings import Settings
@@ -101,7 +104,7 @@ class Chaos:
         steps = [self.temporal_and_intake, self.topdesk_down, self.topdesk_errors, self.dfo_fails]
         while not stop.is_set():
             for step in steps:
-                await asyncio.sleep(self.pause)
+                await asyncio.sleep(self.pause)  # the pace of the faults, not a wait for one
                 await step()
 
     async def _supervise(self, stop: asyncio.Event) -> None:
@@ -117,10 +120,12 @@ class Chaos:
         """One worker killed while both run and every case waits for the manager (who is held
         off meanwhile), and started again. A worker killed mid-activity strands that activity
         until its start-to-close timeout (two minutes), which a short run cannot wait out."""
-        deadline = asyncio.get_running_loop().time() + QUIET_WAIT_SECONDS
-        while not self.people.quiet() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.5)
-        await asyncio.sleep(self.pause)  # the last writes of the states entered land
+
+        async def quiet() -> bool:
+            return self.people.quiet() and await self._hires_idle()
+
+        with contextlib.suppress(AssertionError):  # no quiet moment came: kill anyway
+            await eventually(quiet, "a quiet moment", timeout=QUIET_WAIT_SECONDS, interval=0.5)
         await self._kill("worker", "worker kills")
         await self._restart("worker")
         self.people.hold_approvals = False
@@ -143,7 +148,7 @@ class Chaos:
         async with self.topdesk_lock:
             self.held.add("topdesk-simulator")
             await self._kill("topdesk-simulator", "TOPdesk kills")
-            await asyncio.sleep(self.pause)
+            await asyncio.sleep(self.pause)  # TOPdesk stays down this long: the fault itself
             await self._restart("topdesk-simulator")
             self.held.discard("topdesk-simulator")
 
@@ -152,7 +157,7 @@ class Chaos:
         for rule in ({"status": 503}, {"status": 429, "retry_after": 1}):
             await asyncio.to_thread(self._topdesk_faults, {"kind": "status", "times": None, **rule})
             self.tally[f"TOPdesk {rule['status']} windows"] += 1
-            await asyncio.sleep(self.pause)
+            await asyncio.sleep(self.pause)  # the window's length: the fault itself
             await asyncio.to_thread(self._topdesk_faults, None)
 
     async def dfo_fails(self) -> None:
@@ -186,13 +191,32 @@ class Chaos:
         """Events in the intake's outbox, once there is one (nudged by a webhook), or 0 by the
         deadline."""
         outbox = Outbox(self.settings.outbox_path)
-        deadline = asyncio.get_running_loop().time() + OUTBOX_WAIT_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
+
+        async def queued() -> int:
             await self.people.nudge()
-            if queued := len(await asyncio.to_thread(outbox.events)):
-                return queued
-            await asyncio.sleep(0.5)
-        return 0
+            return len(await asyncio.to_thread(outbox.events))
+
+        try:
+            return await eventually(
+                queued, "an event in the outbox", timeout=OUTBOX_WAIT_SECONDS, interval=0.5
+            )
+        except AssertionError:
+            return 0
+
+    async def _hires_idle(self) -> bool:
+        """No new hire has an activity in flight: the last TOPdesk writes of the states entered
+        have landed, and a worker killed now strands none."""
+        for case in self.people.cases:
+            if case.kind != NEW_HIRE:
+                continue
+            handle = self.people.client.get_workflow_handle(case.workflow_id)
+            try:
+                described = await handle.describe()
+            except RPCError:  # Temporal away, or the case not started yet
+                return False
+            if described.raw_description.pending_activities:
+                return False
+        return True
 
     def _topdesk_faults(self, rule: dict[str, object] | None) -> None:
         """Add a fault rule in front of TOPdesk's API, or clear them all (None)."""
