@@ -49,6 +49,10 @@ def diverged(failure: str, history: WorkflowHistory, sources: SourceFinder) -> D
         recorded = f'activity "{match[1]}" scheduled'
         produced = f'schedules activity "{match[2]}" instead'
         names = [match[2], match[1]]
+    elif match := re.search(_UNASKED_PATCH, message):
+        recorded = f'patch marker "{match[1]}"'
+        produced = "no longer asks for the patch (its marker needs `workflow.deprecate_patch`)"
+        names = [match[1]]
     elif match := re.search(r"(\w+) machine does not handle this event", message):
         produced = f"makes {_MACHINE.get(match[1], match[1] + ' command')} there instead"
     elif "No command scheduled for event" in message:
@@ -63,6 +67,9 @@ _SWAPPED_ACTIVITY = (
     r"Activity type of scheduled event '([^']+)' does not match activity type of activity "
     r"command '([^']+)'"
 )
+
+
+_UNASKED_PATCH = r"[Nn]on-deprecated patch marker encountered for change ([^,\s]+),"
 
 
 def _event_named(message: str, history: WorkflowHistory) -> HistoryEvent | None:
@@ -188,19 +195,22 @@ class SourceFinder:
         """The product's workflow package whole, and any other workflow given (one written for
         a test or an experiment) by its class's own lines."""
         package = {Path(file).parent for cls in WORKFLOWS if (file := _module_file(cls))}
-        self.spans: list[tuple[Path, int, int | None]]
-        self.spans = [(file, 1, None) for folder in package for file in sorted(folder.glob("*.py"))]
+        self.spans: list[tuple[Path, int, int | None]] = []
         for cls in workflows:
             if (file := _module_file(cls)) and Path(file).parent not in package:
                 code, first = inspect.getsourcelines(cls)
                 self.spans.append((Path(file), first, first + len(code) - 1))
+        self.spans += [
+            (file, 1, None) for folder in package for file in sorted(folder.glob("*.py"))
+        ]
 
     def lines_naming(self, names: Sequence[str], most: int = 3) -> tuple[str, ...]:
         """Call sites of each activity; a registered name like `topdesk.read_case` is the
         method `read_case` in code."""
         found: list[str] = []
         for name in dict.fromkeys(name.rsplit(".")[-1] for name in names):
-            pattern = re.compile(rf"\.{re.escape(name)}\b|[\"']{re.escape(name)}[\"']")
+            word = re.escape(name)
+            pattern = re.compile(rf"\.{word}\b|[\"']{word}[\"']|_activity\w*\({word}\b")
             found += [where for where in self._grep(pattern) if where not in found]
         return tuple(found[:most])
 
