@@ -19,12 +19,12 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from domain import identifiers
+from domain import identifiers, processes
 from domain.cases import CaseOutcome, CaseTimings
 from domain.employment import Employment
 from domain.forms import Field, FormSpec, format_date, parse_date, text
 
-CATEGORY = "Forlengelse"
+CATEGORY = processes.EXTENSION.category
 
 RECEIVED_REPLY = (
     "Vi har mottatt skjemaet og behandler saken nå. Du får svar her i saken når forlengelsen er "

@@ -20,13 +20,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from domain import identifiers
+from domain import identifiers, processes
 from domain.cases import CaseOutcome, CaseTimings
 from domain.forms import Field, FormSpec, InvalidAnswer, format_date, normalise_label, parse_date
 from domain.forms import text as free_text
 from domain.payroll_calendar import PayrollCalendar, settlement_pay_day
 
-CATEGORY = "Fratredelse"
+CATEGORY = processes.FINAL_SETTLEMENT.category
 
 
 class TerminationReason(StrEnum):

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from domain import identifiers
+from domain import identifiers, processes
 from domain.cases import CaseOutcome, CaseTimings
 from domain.forms import (
     Field,
@@ -190,7 +190,7 @@ class NewHireInput(BaseModel):
     timings: CaseTimings = CaseTimings()
 
 
-CATEGORY = "Nyansettelse"
+CATEGORY = processes.NEW_HIRE.category
 
 RECEIVED_REPLY = (
     "Vi har mottatt skjemaet og behandler saken nå. Du får svar her i saken når den nyansatte er "

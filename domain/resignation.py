@@ -26,13 +26,12 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from domain import identifiers
+from domain import identifiers, processes
 from domain.cases import CaseOutcome, CaseTimings
 from domain.forms import Field, FormSpec, format_date, parse_date, text
 from domain.payroll_calendar import PayrollCalendar
 
-CATEGORY = "Oppsigelse"
-PROCESS = "resignation"
+CATEGORY = processes.RESIGNATION.category
 
 
 class SubmittedResignation(BaseModel):

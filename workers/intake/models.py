@@ -16,6 +16,7 @@ from fastapi import Body
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
+from domain.processes import NEW_HIRE, RESIGNATION
 from workers.quarantine import Refused
 from workers.settings import WebhookSource
 
@@ -118,12 +119,12 @@ async def dfo_event(body: Annotated[dict[str, Any], Body()]) -> DfoEvent:
 
 
 def new_hire_id(case_number: str) -> str:
-    return f"new-hire-{case_number}"
+    return NEW_HIRE.workflow_id(case_number)
 
 
 def resignation_id(form_id: str) -> str:
     """DESIGN.md: the resignation the DFØ portal starts is keyed on the portal form id."""
-    return f"resignation-{form_id}"
+    return RESIGNATION.workflow_id(form_id)
 
 
 def source_of(body: WebhookEvent) -> WebhookSource:
