@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from domain.calendar_day import OSLO
 from domain.sla import COUNTED_FROM_DUE, SlaClock
 
 
@@ -201,9 +201,6 @@ class ApprovalDecision(BaseModel):
     registration_id: str | None = None
     approved: bool
     reason: str | None = None
-
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def answer_deadline(asked: datetime, period: timedelta) -> datetime:

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from domain.calendar_day import OSLO
 from domain.payroll_calendar import is_working_day
 
-# Europe/Oslo, as domain.cases.OSLO; the wait states below are domain.cases.WaitState values by
-# name, because domain.cases keeps an SlaClock in every case's progress and imports this module.
-OSLO = ZoneInfo("Europe/Oslo")
+# The wait states below are domain.cases.WaitState values by name, because domain.cases keeps an
+# SlaClock in every case's progress and imports this module.
 
 _ONE_DAY = timedelta(days=1)
 # No case lives longer than this; it bounds the walks below should a date be absurd.
