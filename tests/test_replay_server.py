@@ -6,9 +6,11 @@ manager, sealed by the codec as in production."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
@@ -19,6 +21,7 @@ with workflow.unsafe.imports_passed_through():  # this module defines a workflow
     from tests.eventually import eventually
     from tests.harness import Harness, form_for_person
     from tests.test_replay import NewHireWithAnUnguardedTimer
+    from workers import cli
     from workers.histories import export
     from workers.replay import (
         OPEN_CASES,
@@ -29,6 +32,7 @@ with workflow.unsafe.imports_passed_through():  # this module defines a workflow
         from_server,
         replay,
     )
+    from workers.settings import Settings
 
 
 def national_ids(person: int) -> str:
@@ -118,3 +122,36 @@ async def test_debug_shows_the_workflows_log_lines_beside_its_events(env: Workfl
     fired = next(n for n, line in enumerate(lines) if "the timer fired" in line)
     assert said[0] < timer < fired < said[1]
     assert lines[-1].endswith("the workflow completed")
+
+
+async def test_the_engineers_commands_replay_export_and_debug_the_open_cases(
+    dev_h: Harness, dev_server: WorkflowEnvironment, tmp_path: Path, capsys
+):
+    """`saksflyt replay` (every open case by default), `history export`, `replay FOLDER` and
+    `replay --debug -w ID`, as an engineer types them, against the dev server."""
+    ids = await two_cases_waiting_for_the_manager(dev_h)
+    settings = Settings(
+        temporal_address=dev_server.client.service_client.config.target_host,
+        data_dir=tmp_path / "saksflyt",
+    )
+
+    async def saksflyt(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = await asyncio.to_thread(cli.run, argv, settings)
+        return code, capsys.readouterr().out
+
+    code, out = await saksflyt("replay")
+    assert code == 0, out
+    assert {f"ok   {workflow_id} (NewHire)" for workflow_id in ids} <= set(out.splitlines())
+    assert out.splitlines()[-1] == "2 replayed, 0 failed"
+
+    code, out = await saksflyt("history", "export", "--out", str(tmp_path / "export"))
+    assert (code, out.strip()) == (0, f"wrote 2 histories to {tmp_path / 'export'}")
+    code, out = await saksflyt("replay", str(tmp_path / "export"))
+    assert code == 0 and out.splitlines()[-1] == "2 replayed, 0 failed", out
+
+    code, out = await saksflyt("replay", "--debug", "-w", ids[0])
+    assert code == 0, out
+    assert 'activity "sap.register_new_hire" scheduled' in out
+    assert "WaitState=awaiting_approval" in out
+    assert out.splitlines()[-1] == f"ok   {ids[0]} (NewHire)"

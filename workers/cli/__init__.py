@@ -4,7 +4,11 @@
     saksflyt worker | intake | simulator | codec-server   one process of the stack
     saksflyt codec-key               a new payload key (base64) for SAKSFLYT_CODEC_KEYS
     saksflyt healthcheck [URL]       exit 0 if URL (or $HEALTHCHECK_URL) answers 2xx
-    saksflyt replay FILE...          replay recorded histories against this code
+    saksflyt replay [PATH...] [-w ID [-r RUN]] [-q QUERY] [--debug]
+                                     replay histories against this code: files and folders,
+                                     one workflow, or every workflow a query finds (by default
+                                     every open case); --debug reads one case step by step
+    saksflyt history export [-q QUERY] --out DIR   one file per workflow run, payloads sealed
     saksflyt schedules               create or update the schedules (end-date watch, quarterly
                                      follow-up, TOPdesk backfill) on the configured cluster
     saksflyt quarantine list [--json] | show ID | redrive ID... | purge --older-than DAYS
@@ -38,7 +42,7 @@ import click
 import typer
 from pydantic import ValidationError
 
-from workers.cli import stack, watching
+from workers.cli import histories, stack, watching
 from workers.cli.bulk import bulk
 from workers.cli.common import BAD_INPUT, Failure, one_line
 from workers.cli.held import outbox, quarantine
@@ -59,7 +63,8 @@ app.command()(stack.simulator)
 app.command("codec-server")(stack.codec_server)
 app.command("codec-key")(stack.codec_key)
 app.command()(stack.healthcheck)
-app.command()(stack.replay)
+app.command()(histories.replay)
+app.add_typer(histories.history, name="history")
 app.command()(stack.schedules)
 app.add_typer(quarantine, name="quarantine")
 app.add_typer(outbox, name="outbox")

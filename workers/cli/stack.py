@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -167,20 +166,3 @@ def healthcheck(
             return 0 if 200 <= response.status < 300 else 1
     except (OSError, ValueError) as error:  # refused, timed out, an HTTP error; not a URL
         raise Failure(f"{url}: {error}") from None
-
-
-def replay(
-    ctx: typer.Context,
-    files: Annotated[
-        list[Path],
-        typer.Argument(help="history JSON files", exists=True, dir_okay=False, readable=True),
-    ],
-) -> int:
-    """Replay recorded histories against this code; exit 1 if one fails."""
-    from workers.replay import replay_files
-
-    failures = asyncio.run(replay_files(files, settings_of(ctx)))
-    for name, failure in failures.items():
-        print(f"FAIL {name}: {failure}")
-    print(f"{len(files) - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
