@@ -24,7 +24,8 @@ from workers.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from workers.cases import CaseLine, Journey, StuckCase
+    from workers.cases import CaseLine, StuckCase
+    from workers.journey import Journey
 
 AS_JSON = Annotated[bool, typer.Option("--json", help="as JSON, for scripts")]
 
@@ -89,7 +90,7 @@ def case(
 ) -> int:
     """One case's journey: steps, who signalled what, the next deadline; exit 1 if no workflow
     knows the case."""
-    from workers.cases import case_journey, print_journey
+    from workers.journey import case_journey, print_journey
     from workers.temporal import connect
 
     settings = settings_of(ctx)
