@@ -3,10 +3,12 @@ already on that date (UTC+1 in winter, UTC+2 in summer)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Self
 
 import pytest
+from temporalio.client import WorkflowHandle
 from temporalio.testing import ActivityEnvironment
 
 import activities.topdesk
@@ -21,6 +23,7 @@ from domain.identifiers import SEALED, InvalidIdentifier, national_id, sealed_ki
 from tests.harness import Harness, form_without
 from workers.settings import Settings
 from workers.worker import seal_of
+from workflows import versions
 
 # Born 15.01.2027 (individnummer 512: the 2000s), checked on 14.01 in UTC but 15.01 in Norway.
 BORN_15_JAN_2027 = "15012751270"
@@ -108,33 +111,40 @@ IN_TIME_LATE_EVENING = datetime(2027, 5, 30, 21, 30, tzinfo=UTC)  # 23:30 on 30.
 LATE_AFTER_MIDNIGHT = datetime(2027, 5, 30, 23, 30, tzinfo=UTC)  # 01:30 on 31.05 in Oslo
 
 
-async def _extension_warnings_at(h: Harness, moment: datetime) -> list[str]:
+async def _extension_at(h: Harness, moment: datetime) -> tuple[WorkflowHandle, list[str]]:
+    """The extension decided at `moment`, waiting for the manager, and its warnings."""
     await h.env_sleep(moment - await h.env.get_current_time())
     number = h.submit_extension()
     handle = await h.start_extension(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    return [reply for reply in h.replies(number) if reply.startswith("Merk")]
+    return handle, [reply for reply in h.replies(number) if reply.startswith("Merk")]
+
+
+async def _extension_warnings_at(h: Harness, moment: datetime) -> list[str]:
+    return (await _extension_at(h, moment))[1]
+
+
+async def _patches(handle: WorkflowHandle) -> list[str]:
+    """The patch ids the run's history carries (core's markers, plain JSON)."""
+    events = (await handle.fetch_history()).events
+    markers = [e.marker_recorded_event_attributes for e in events]
+    return [
+        json.loads(payload.data)["id"]
+        for marker in markers
+        if marker.marker_name == "core_patch"
+        for payload in marker.details["patch-data"].payloads
+    ]
 
 
 async def test_an_extension_decided_late_on_the_last_evening_in_time_warns_nobody(h: Harness):
     assert await _extension_warnings_at(h, IN_TIME_LATE_EVENING) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/extension.py passes workflow.now().date() (UTC) to late_decision_warning; "
-    "it must pass norwegian_day(workflow.now())",
-)
 async def test_an_extension_decided_after_norwegian_midnight_warns_the_unit(h: Harness):
     [warning] = await _extension_warnings_at(h, LATE_AFTER_MIDNIGHT)
     assert "30.06.2027" in warning
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/new_hire.py checks the form with today=workflow.now().date() (UTC); it "
-    "must pass today=norwegian_day(workflow.now())",
-)
 async def test_a_new_hire_born_today_in_norway_is_registered_at_half_past_eleven_utc(
     h: Harness,
 ):
@@ -150,3 +160,12 @@ async def test_a_new_hire_born_today_in_norway_is_registered_at_half_past_eleven
 
     assert progress.state is WaitState.AWAITING_APPROVAL
     assert len(h.sap.registrations()) == 1
+
+
+async def test_only_a_case_that_meets_norwegian_midnight_carries_the_patch(h: Harness):
+    """Cases started before judged the UTC day; the patch that changes it is asked only when
+    the two days differ, so the other histories stay as they were."""
+    in_time, _ = await _extension_at(h, IN_TIME_LATE_EVENING)
+    assert versions.NORWEGIAN_TODAY not in await _patches(in_time)
+    after_midnight, _ = await _extension_at(h, LATE_AFTER_MIDNIGHT)
+    assert versions.NORWEGIAN_TODAY in await _patches(after_midnight)

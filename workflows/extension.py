@@ -159,7 +159,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         if now is None:
             return [unknown_employee_problem(form.employee_number)]
         problems = extension_problems(form, now)
-        warning = late_decision_warning(now, workflow.now().date())
+        warning = late_decision_warning(now, versions.today())
         if not problems and warning and not self.warned:
             self.warned = True
             await self.case.reply(warning)

@@ -119,7 +119,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             snapshot = await self.case.read()
             if versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
-            check = check_form(snapshot.texts, today=workflow.now().date())
+            check = check_form(snapshot.texts, today=versions.today())
             # The unit also while the form is incomplete or refused: those cases are the unit's
             # to act on. The employee's key comes from SAP.
             self.case.identify(form_unit(snapshot.texts), None)
@@ -142,7 +142,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         """The caller wrote while the manager decides: apply a new start date, report the rest."""
         self.registration = registration
         snapshot = await self.case.read()
-        check = check_form(snapshot.texts, today=workflow.now().date())
+        check = check_form(snapshot.texts, today=versions.today())
         detail = WAITING_FOR_MANAGER
         if check.form is None:
             problems = check.problems or [check.refusal or ""]

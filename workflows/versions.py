@@ -8,7 +8,12 @@ written into histories: never rename one.
 
 from __future__ import annotations
 
+from datetime import date
+
 from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.calendar_day import norwegian_day
 
 ESCALATION_LADDER = "escalation-ladder"
 READ_BEFORE_WORKING = "read-before-working"
@@ -20,6 +25,7 @@ SETTLEMENT_LETTER_AND_SPK = "settlement-letter-and-spk"
 SETTLEMENT_END_DATE_MOVE = "settlement-end-date-move"
 EXTENSION_END_DATE_MOVE = "extension-end-date-move"
 EXTENSION_CONFIRMATION = "extension-confirmation"
+NORWEGIAN_TODAY = "norwegian-today"
 
 
 def escalates_undecided_manager() -> bool:
@@ -78,3 +84,14 @@ def extension_follows_end_date() -> bool:
 def extension_confirms() -> bool:
     """The employee gets the standard confirmation letter once the extension is approved."""
     return workflow.patched(EXTENSION_CONFIRMATION)
+
+
+def today() -> date:
+    """The day in Norway, for a rule whose answer decides what the workflow does next (a form
+    refused, a warning sent). Cases started before judged the UTC day, which differs only from
+    midnight to 01:00 (02:00 in summer) in Norway; the patch is asked only then, so only a case
+    that meets that hour carries its marker."""
+    now = workflow.now()
+    if norwegian_day(now) == now.date() or workflow.patched(NORWEGIAN_TODAY):
+        return norwegian_day(now)
+    return now.date()
