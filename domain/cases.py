@@ -87,6 +87,7 @@ class CaseOutcome(StrEnum):
 
     REGISTERED = "registered"  # registered in SAP and approved
     PAID = "paid"  # a final settlement paid with its payroll run
+    DECIDED = "decided"  # an application the manager decided (granted or not, see the result)
     REFUSED = "refused"
     CLOSED_WITHOUT_REPLY = "closed_without_reply"
     NOT_APPLICABLE = "not_applicable"  # the case is not a form of this process

@@ -55,7 +55,15 @@ RESIGNATION = Process(
     "resignation", "Resignation", "resignation", "Oppsigelse", _SHORT, keyed_by_form_id=True
 )
 
-PROCESSES: tuple[Process, ...] = (NEW_HIRE, EXTENSION, FINAL_SETTLEMENT, PENSION, RESIGNATION)
+# Internal leave: no registration, the manager decides the application in NTNU Hjelp; the wait
+# for the decision is the same kind as for a registration's approval.
+INTERNAL_LEAVE = Process(
+    "internal_leave", "InternalLeave", "internal-leave", "Intern permisjon", _SHORT
+)
+
+PROCESSES: tuple[Process, ...] = (
+    NEW_HIRE, EXTENSION, FINAL_SETTLEMENT, PENSION, RESIGNATION, INTERNAL_LEAVE,
+)
 NAMES: tuple[str, ...] = tuple(process.name for process in PROCESSES)
 SLA_DEFAULTS: dict[str, SlaTarget] = {process.name: process.sla for process in PROCESSES}
 

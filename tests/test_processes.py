@@ -21,7 +21,8 @@ def test_every_process_is_a_workflow_type_the_worker_registers():
 
 
 def test_every_process_is_routed_and_a_route_starts_its_own_workflow():
-    assert sorted(route.process.name for route in ROUTES.values()) == sorted(processes.NAMES)
+    # a process may have a second route: the case it opens to someone whose answer it awaits
+    assert {route.process.name for route in ROUTES.values()} == set(processes.NAMES)
     for category, route in ROUTES.items():
         assert route.category == category
         if route.run is not None:

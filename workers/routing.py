@@ -17,11 +17,13 @@ from adapters.topdesk.models import Incident
 from domain import processes
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
+from domain.internal_leave import MANAGER_CATEGORY, InternalLeaveInput
 from domain.new_hire import NewHireInput
 from domain.pension import PensionInput
 from domain.processes import Process
 from workflows.extension import ExtensionWorkflow
 from workflows.final_settlement import FinalSettlementWorkflow
+from workflows.internal_leave import InternalLeaveWorkflow
 from workflows.new_hire import NewHireWorkflow
 from workflows.pension import PensionWorkflow
 
@@ -63,6 +65,24 @@ class Route:
         return self.input_type(case_number=case_number) if self.input_type else None
 
 
+@dataclass(frozen=True)
+class AnswerRoute(Route):
+    """A case saksflyt opened to someone whose answer its process waits for (the manager's case
+    of an internal leave): its external number is the case number of the process's own case,
+    whose workflow takes its events. Its workflow runs already, so none of its events starts
+    one."""
+
+    answer_category: str = ""
+
+    @property
+    def by_external_number(self) -> bool:
+        return True
+
+    @property
+    def category(self) -> str:
+        return self.answer_category
+
+
 ROUTES: dict[str, Route] = {
     route.category: route
     for route in (
@@ -71,6 +91,8 @@ ROUTES: dict[str, Route] = {
         Route(processes.FINAL_SETTLEMENT, FinalSettlementWorkflow.run, FinalSettlementInput),
         Route(processes.PENSION, PensionWorkflow.run, PensionInput),
         Route(processes.RESIGNATION),
+        Route(processes.INTERNAL_LEAVE, InternalLeaveWorkflow.run, InternalLeaveInput),
+        AnswerRoute(processes.INTERNAL_LEAVE, answer_category=MANAGER_CATEGORY),
     )
 }
 

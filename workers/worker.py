@@ -36,6 +36,7 @@ from workflows.backfill import Backfill
 from workflows.end_date_watch import EndDateWatch
 from workflows.extension import ExtensionWorkflow
 from workflows.final_settlement import FinalSettlementWorkflow
+from workflows.internal_leave import InternalLeaveWorkflow
 from workflows.new_hire import NewHireWorkflow
 from workflows.pension import PensionWorkflow
 from workflows.quarterly_follow_up import QuarterlyFollowUp
@@ -48,6 +49,7 @@ WORKFLOWS: list[type] = [
     FinalSettlementWorkflow,
     ResignationWorkflow,
     PensionWorkflow,
+    InternalLeaveWorkflow,
     EndDateWatch,
     QuarterlyFollowUp,
     Backfill,

@@ -121,6 +121,8 @@ CATEGORIES = Choices.named(
         "Fratredelse",
         "Oppsigelse",
         "Andre endringer arbeidsforhold",
+        "Intern permisjon",
+        "Intern permisjon, leders vedtak",  # the case saksflyt opens to the manager
     ),
 )
 _SUBCATEGORY_NAMES = {
