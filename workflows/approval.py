@@ -27,8 +27,8 @@ with workflow.unsafe.imports_passed_through():
         RegistrationRef,
         RegistrationResult,
     )
+    from domain.calendar_day import norwegian_day
     from domain.cases import (
-        OSLO,
         Approval,
         ApprovalDecision,
         WaitState,
@@ -85,7 +85,7 @@ sap = dfo  # reads right where SAP is called
 async def send_letter(step: str, kind: LetterKind, fields: LetterFields) -> Filed:
     """Send a standard letter, dated today in Norway, and file it in the personnel file; once per
     `step` of this workflow (a step that may repeat carries its count)."""
-    today = workflow.now().astimezone(OSLO).date()
+    today = norwegian_day(workflow.now())
     return await dfo(
         ArchiveActivities.send_letter,
         SendLetter(

@@ -33,7 +33,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import PayrollActivities, Period, StopPay
     from activities.topdesk import CaseRef, NewCase, OpenCasesQuery, TopdeskActivities
-    from domain.cases import OSLO, WaitState
+    from domain.calendar_day import OSLO, norwegian_day
+    from domain.cases import WaitState
     from domain.employment import Employment
     from domain.follow_ups import (
         UNIT_CASE_CATEGORY,
@@ -63,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
 def scheduled_today() -> date:
     """The Norwegian date the schedule meant this run for; the start of the run when it was
     started by hand. Never the wall clock: a replay must plan the same watch."""
-    return sa.scheduled_start().astimezone(OSLO).date()
+    return norwegian_day(sa.scheduled_start())
 
 
 def show_state(process: str, state: WaitState, due: datetime | None = None) -> None:

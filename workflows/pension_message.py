@@ -22,7 +22,8 @@ with workflow.unsafe.imports_passed_through():
         WithdrawPensionMessage,
     )
     from domain.archive import DocumentType
-    from domain.cases import OSLO, WaitState
+    from domain.calendar_day import OSLO, norwegian_day
+    from domain.cases import WaitState
     from domain.letters import LetterFields, LetterKind
     from domain.pension import (
         OperatorOverride,
@@ -74,7 +75,7 @@ class PensionState:
 
 
 def today() -> date:
-    return workflow.now().astimezone(OSLO).date()
+    return norwegian_day(workflow.now())
 
 
 class PensionMessage:

@@ -32,8 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.archive import ArchiveActivities, Filed, FileDocument
     from activities.portal import NO_SUCH_FORM, FormRef, PortalActivities
     from activities.topdesk import NewCase, TopdeskActivities
+    from domain.calendar_day import norwegian_day
     from domain.cases import (
-        OSLO,
         CaseEvent,
         CaseOutcome,
         WaitState,
@@ -195,7 +195,7 @@ class ResignationWorkflow(CaseWorkflow):
                 idempotency_key=idempotency_key("archive"),
                 employee_number=form.employee_number,
                 employee_name=form.name,
-                year=workflow.now().astimezone(OSLO).year,
+                year=norwegian_day(workflow.now()).year,
                 title=archive_title(resignation),
                 text=archive_text(resignation),
             ),
