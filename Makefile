@@ -9,6 +9,9 @@ ARGS ?=
 # pytest-xdist processes: most tests wait on servers (Temporal, the simulator, the stack), so four
 # keep two cores busy; TEST_WORKERS=0 runs in one process (e.g. to debug).
 TEST_WORKERS ?= 4
+# A stock TOPdesk client the tests drive against the simulator (tests/test_topdesk_stock_client.py):
+# only its REST client is used, which needs `requests`; its MCP server's ~50 packages are not.
+NO_DEPS := topdesk-mcp==0.8.20
 
 .PHONY: run test install bench bench-watch bench-slow-topdesk faults record-histories clean
 
@@ -24,10 +27,11 @@ test: $(STAMP)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(NO_DEPS)
 	touch $(STAMP)
 
 bench: $(STAMP)

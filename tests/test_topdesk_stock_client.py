@@ -1,13 +1,13 @@
 """A stock TOPdesk client against the simulator: the calls of PyPI ``topdesk-mcp`` 0.8.20 (its
 copy of TOPdeskPy), which a saksflyt engineer would reach for first.
 
-topdesk-mcp is not a dev dependency: it pulls in an MCP server stack and markitdown, which brings
-onnxruntime and magika (about 50 packages, 77 MB of wheels) for converting attachments. So
-`StockClient` below makes the same requests its classes make (paths with their trailing
+`make install` installs topdesk-mcp without its dependencies (the Makefile's NO_DEPS): they are an
+MCP server stack and markitdown, which brings onnxruntime and magika (about 50 packages, 77 MB of
+wheels) for converting attachments, while its REST client needs only `requests`; a stand-in for
+markitdown is put in place. The scenario runs through topdesk-mcp's own classes, and through
+`StockClient` below, which makes the same requests as plain code (paths with their trailing
 slashes, ``page_size``/``start`` and the paging that re-reads them from the 206 response's URL,
-``query=archived==false``, the body ``add_id_jsonbody`` builds), and the scenario also runs
-through topdesk-mcp's own classes wherever it is installed (``pip install --no-deps
-topdesk-mcp==0.8.20``; a stand-in for markitdown is put in place when that is missing).
+``query=archived==false``, the body ``add_id_jsonbody`` builds), so a failure reads plainly.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def stock(request: pytest.FixtureRequest, simulator: TopdeskSimulator) -> Iterat
         return
     connect = _topdesk_mcp()
     if connect is None:
-        pytest.skip("topdesk-mcp is not installed (see the module docstring)")
+        pytest.skip("topdesk-mcp is not installed: `make install` installs it")
     yield connect(simulator.url, login, password)
 
 
