@@ -134,7 +134,7 @@ async def test_cases_filters_select_exactly_the_matching_open_cases(
     monkeypatch.setenv("COLUMNS", "250")  # one case a line, whatever the terminal
     code, table = await run_cli(settings, capsys, "cases", "--state", "awaiting_caller")
     assert code == 0
-    assert asked in table and "awaiting_caller" in table and first not in table
+    assert asked in table and "venter på bruker" in table and first not in table
 
 
 async def test_age_and_overdue_are_read_off_the_clock_at_the_moment_asked(
@@ -213,7 +213,7 @@ async def test_case_shows_its_journey_with_who_signalled_what_and_why(
     run = await eventually(flagged_run, "the radar flag in the journey")
     steps = run["steps"]
     signals = [step for step in steps if step["kind"] == "signal"]
-    states = [step["text"].split(",")[0] for step in steps if step["kind"] == "state"]
+    states = [step["state"] for step in steps if step["kind"] == "state"]
     assert states == ["working", "awaiting_caller", "working", "awaiting_approval"]
     assert [s["text"].split()[0:2] for s in signals] == [
         ["signal", "caller_replied"],
@@ -240,7 +240,7 @@ async def test_case_shows_its_journey_with_who_signalled_what_and_why(
     code, text = await run_cli(settings, capsys, "case", number)
     assert code == 0
     assert "operator_action signal by kari@hjelp: SLA-sjekk etter ferien" in text
-    assert "Waits: awaiting_approval" in text and "SLA due" in text
+    assert "Now: venter på leders godkjenning" in text and "SLA due" in text
 
     assert (await run_cli(settings, capsys, "case", "I9999-9999"))[0] == 1
     assert (await run_cli(settings, capsys, "case", "x' OR 'a'='a"))[0] == 2
@@ -292,4 +292,4 @@ async def test_case_never_shows_the_employee_number_sap_refused(
     code, text = await run_cli(settings, capsys, "case", number)
     assert code == 0
     assert unknown not in text
-    assert "Waits: awaiting_caller" in text and "failed: PayrollRejected" in text
+    assert "Now: venter på bruker" in text and "failed: PayrollRejected" in text

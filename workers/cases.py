@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel
-from rich.markup import escape
+from rich import box
 from rich.table import Column, Table
 from temporalio.client import Client
 
-from domain import sla
-from domain.cases import OSLO
+from domain import processes, sla
+from domain.cases import OSLO, STATE_TEXT, WaitState
 from domain.identifiers import employee_key
 from workers.case_index import CaseRow, StuckCase, find_stuck, list_cases, open_query
 from workers.settings import Settings
@@ -102,37 +102,51 @@ def line_of(row: CaseRow, settings: Settings, now: datetime) -> CaseLine:
 
 
 def cases_table(lines: Sequence[CaseLine], title: str) -> Table:
-    # On a narrow terminal the other columns give way; the case number, which a handler
-    # looks up by, never does.
-    table = Table(
+    """The list at 80 columns, every word whole: a state in its words, which wrap, rather than
+    `awaiting_approval` cut to `awai…`. The age in the state stands for its start, and the unit
+    is left to `--unit`, `--json` and `saksflyt case`: with them no table fits."""
+    table = _narrow_table(
         Column("case", no_wrap=True, min_width=10),
         "process",
         "state",
-        "since",
         Column("age (bd)", justify="right"),
         "due",
         "SLA",
         Column("esc.", justify="right"),
-        "unit",
         title=title,
     )
     for line in lines:
-        state = line.state or "?"
+        state = state_text(line.state)
         if line.status != "RUNNING":
             state = f"{state} ({line.status.lower()})"
         age = f"{line.age_in_state:.1f}" if line.age_in_state is not None else ""
         table.add_row(
             line.case_number or "",
-            line.process,
+            processes.label(line.process),
             state,
-            local(line.since),
             age,
-            local(line.due),
+            day(line.due),
             standing_text(line.sla_standing),
             str(line.escalation_level),
-            escape(line.unit or ""),
         )
     return table
+
+
+def _narrow_table(*columns: Column | str, title: str) -> Table:
+    """A table drawn as `saksflyt` shows it (`workers.cli.common.show`): no box around it, no
+    padding at its edges, so that its width is all columns."""
+    return Table(*columns, title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+
+
+def state_text(state: str | None) -> str:
+    """A wait state in the words TOPdesk and the Temporal UI use too (`domain.cases.STATE_TEXT`);
+    a value no state has any more is shown as it is."""
+    if state is None:
+        return "?"
+    try:
+        return STATE_TEXT[WaitState(state)]
+    except ValueError:
+        return state
 
 
 def standing_text(standing: str | None) -> str:
@@ -149,18 +163,31 @@ async def stuck_cases(client: Client, settings: Settings, now: datetime) -> list
 
 
 def radar_table(cases: Sequence[StuckCase]) -> Table:
-    table = Table("case", "process", "state", "reason", "limit (bd)", "workflow", title="Radar")
+    """The radar's list at 80 columns, as the case list (a case without a number by its
+    workflow id)."""
+    table = _narrow_table(
+        Column("case", no_wrap=True, min_width=10),
+        "process",
+        "state",
+        "reason",
+        Column("limit (bd)", justify="right"),
+        title="Radar",
+    )
     for case in cases:
         table.add_row(
-            case.case_number or "",
-            case.process,
-            case.state or "",
+            case.case_number or case.workflow_id,
+            processes.label(case.process),
+            state_text(case.state),
             case.reason,
             f"{case.limit_days:g}",
-            case.workflow_id,
         )
     table.caption = f"{len(cases)} cases past their limit"
     return table
+
+
+def day(moment: datetime | None) -> str:
+    """A due date as the case's details in the Temporal UI give it ("frist 19.11")."""
+    return moment.astimezone(OSLO).strftime("%d.%m") if moment else ""
 
 
 def local(moment: datetime | None, seconds: bool = False) -> str:

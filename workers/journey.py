@@ -11,18 +11,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from domain.cases import OSLO, CaseProgress, OperatorAction, WaitState
+from domain import processes
+from domain.cases import OSLO, STATE_TEXT, CaseProgress, OperatorAction, WaitState
 from workers.case_index import CaseRow, list_cases, upserted
-from workers.cases import OPERATOR_ACTION, CaseLine, line_of, local, standing_text
+from workers.cases import OPERATOR_ACTION, CaseLine, line_of, local, standing_text, state_text
 from workers.settings import Settings
 from workflows import search_attributes as sa
 
@@ -39,6 +41,7 @@ class Step(BaseModel):
     identity: str | None = None  # who sent a signal or a cancel request
     operator: str | None = None  # operator_action: the person ...
     reason: str | None = None  # ... and why
+    state: str | None = None  # a state change: the state entered, as `WaitState` spells it
 
 
 class RunJourney(BaseModel):
@@ -187,7 +190,7 @@ class _HistoryReader:
         if state is not None and (state != self.state or due != self.due):
             self.state, self.due = state, due
             until = f", due {local(due)}" if due else ""
-            self.add(event, "state", f"{state}{until}")
+            self.add(event, "state", f"{state_text(state)}{until}", state=state)
         level = values.get(sa.ESCALATION_LEVEL)
         if level is not None and level != self.level:
             self.level = level
@@ -248,15 +251,29 @@ def print_journey(console: Console, journey: Journey) -> None:
         return
     for run in journey.runs:
         line = run.case
-        title = run.summary or f"{line.process} {line.case_number}"
+        title = run.summary or f"{processes.label(line.process)} {line.case_number}"
         console.print(f"[bold]{escape(title)}[/]  {line.workflow_id} ({line.status.lower()})")
-        table = Table("time", "what", "step", "who", show_edge=False)
+        # 80 columns hold the time and the kind whole; a step's text wraps, and a word too long
+        # for what is left (a workflow id, a host name) is folded, never cut.
+        table = Table(
+            Column("time", no_wrap=True),
+            Column("what", no_wrap=True),
+            Column("step", overflow="fold"),
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+        )
         for step in run.steps:
-            who = step.identity or ""
-            table.add_row(local(step.time, seconds=True), step.kind, escape(step.text), who)
+            table.add_row(local(step.time, seconds=True), step.kind, escape(_step_text(step)))
         console.print(table)
         console.print(_now_line(run))
         console.print()
+
+
+def _step_text(step: Step) -> str:
+    """The step with who sent it, unless its text already names them (an operator action)."""
+    if step.identity and step.identity not in step.text:
+        return f"{step.text} by {step.identity}"
+    return step.text
 
 
 def _shown(progress: CaseProgress) -> CaseProgress:
@@ -272,11 +289,12 @@ def _now_line(run: RunJourney) -> str:
     if line.status != "RUNNING":
         return f"Closed: {line.status.lower()}."
     if run.progress is not None:
-        wait = f"Waits: {run.progress.state.value} since {local(run.progress.since)}"
+        wait = f"Now: {STATE_TEXT[run.progress.state]} since {local(run.progress.since)}"
         if run.progress.detail:
             wait += f" ({run.progress.detail})"
     else:
-        wait = f"Waits: {line.state} since {local(line.since)} (query failed: {run.progress_error})"
+        wait = f"Now: {state_text(line.state)} since {local(line.since)}"
+        wait += f" (query failed: {run.progress_error})"
     deadlines = [f"due {local(line.due)}"] if line.due else []
     if line.sla_due:
         deadlines.append(f"SLA due {local(line.sla_due)}")
