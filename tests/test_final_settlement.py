@@ -10,6 +10,7 @@ from temporalio.client import WorkflowHandle
 from adapters.dfo.archive import DocumentType, JournalPost
 from adapters.dfo.sap import Employee
 from adapters.dfo.spk import PensionStatus, PensionType
+from domain.calendar_day import norwegian_day
 from domain.cases import ESCALATION_LADDER, CaseEvent, CaseOutcome, WaitState
 from domain.final_settlement import (
     FinalSettlementInput,
@@ -17,6 +18,8 @@ from domain.final_settlement import (
     TerminationReason,
     check_form,
 )
+from domain.forms import format_date
+from domain.payroll_calendar import settlement_pay_day
 from tests.eventually import eventually
 from tests.harness import Harness
 from workflows.final_settlement import FinalSettlementWorkflow
@@ -46,38 +49,51 @@ def test_an_unknown_reason_names_the_choices():
     assert problem.startswith("Årsak er ugyldig") and "Dødsfall" in problem
 
 
+async def end_date(h: Harness, months_ahead: int = 2) -> date:
+    """The last day of the month `months_ahead` after the test server's: registered now, its
+    settlement makes the run of the month after, whatever day the tests run on (the server's
+    clock starts at the real date)."""
+    today = norwegian_day(await h.env.get_current_time())
+    month = today.month + months_ahead  # the end date's, 13 for January next year
+    return date(today.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
 async def start(h: Harness, text: str = FORM) -> tuple[str, WorkflowHandle]:
-    number = h.submit_settlement(text)
+    """The form sent with the end date `end_date(h)` in place of the template's."""
+    number = h.submit_settlement(text.replace("31.01.2027", format_date(await end_date(h))))
     return number, await h.start_settlement(number)
 
 
 async def test_the_settlement_waits_on_hold_for_the_run_of_the_month_after_and_completes_paid(
     h: Harness,
 ):
+    end = await end_date(h)
+    run = settlement_pay_day(end)
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
 
     assert h.status(number) == "På vent"
     hold = h.replies(number)[-1]
-    assert "12.02.2027" in hold and "31.01.2027" in hold  # why, and until when (seed 000)
-    h.sap.run_payroll(date(2027, 2, 12))
+    assert format_date(run) in hold and format_date(end) in hold  # why, until when (seed 000)
+    h.sap.run_payroll(run)
     result = await handle.result()
 
-    assert result.outcome is CaseOutcome.PAID and result.paid_on == date(2027, 2, 12)
+    assert result.outcome is CaseOutcome.PAID and result.paid_on == run
     assert h.topdesk.get_incident(number).completed
     assert "utbetalt" in h.replies(number)[-1]
-    assert (await h.env.get_current_time()).date() >= date(2027, 2, 13)  # a durable timer waited
+    assert (await h.env.get_current_time()).date() > run  # a durable timer waited
 
 
 async def test_an_unpaid_settlement_is_told_to_the_case_handler_and_asked_again_daily(h: Harness):
+    run = settlement_pay_day(await end_date(h))
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     today = (await h.env.get_current_time()).date()
-    await h.env_sleep(date(2027, 2, 15) - today)
+    await h.env_sleep(run + timedelta(days=3) - today)
 
     [note] = h.notes(number)
     assert "ikke bekreftet utbetalt" in note
-    h.sap.run_payroll(date(2027, 2, 15))
+    h.sap.run_payroll(run + timedelta(days=3))
     assert (await handle.result()).outcome is CaseOutcome.PAID
 
 
@@ -129,6 +145,7 @@ def filed(h: Harness, employee_number: str = "05001234") -> list[JournalPost]:
 async def test_the_termination_letter_goes_to_the_employee_with_the_manager_in_copy_and_is_filed(
     h: Harness,
 ):
+    end = await end_date(h)
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
 
@@ -136,7 +153,7 @@ async def test_the_termination_letter_goes_to_the_employee_with_the_manager_in_c
     assert letter.dokumenttype is DocumentType.OUTGOING
     assert (letter.mottaker, letter.kopi_til) == ("Kari Nordmann", "Ola Leder")
     text = h.archive.document_text(letter.journalpostnummer)
-    assert "31.01.2027" in text and "Sjekkliste ved fratreden" in text and number in text
+    assert format_date(end) in text and "Sjekkliste ved fratreden" in text and number in text
 
 
 async def test_a_form_without_the_manager_is_asked_for_it_before_anything_is_sent(h: Harness):
@@ -151,32 +168,35 @@ async def test_a_form_without_the_manager_is_asked_for_it_before_anything_is_sen
 
 
 async def test_on_death_spk_gets_a_pension_message_and_no_termination_letter_is_sent(h: Harness):
+    end = await end_date(h)
     number, handle = await start(h, FORM.replace("Midlertidig", "Dødsfall"))
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
 
     [message] = h.spk.messages()
-    assert message.pensjonstype is PensionType.DEATH and message.fradato == date(2027, 1, 31)
+    assert message.pensjonstype is PensionType.DEATH and message.fradato == end
     assert filed(h) == []
     assert any("Statens pensjonskasse" in note for note in h.notes(number))
 
 
 async def test_a_moved_end_date_moves_the_settlement_to_its_run_and_re_arms_the_timer(h: Harness):
+    end, moved = await end_date(h), await end_date(h, months_ahead=3)
+    run = settlement_pay_day(moved)
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
-    await h.reply(handle, number, "Sluttdatoen er utsatt.\nSluttdato: 28.02.2027")
-    await eventually(lambda: "12.03.2027" in h.replies(number)[-1], "the caller told")
+    await h.reply(handle, number, f"Sluttdatoen er utsatt.\nSluttdato: {format_date(moved)}")
+    await eventually(lambda: format_date(run) in h.replies(number)[-1], "the caller told")
 
     [settlement] = h.sap.settlements()
-    assert (settlement.sluttdato, settlement.utbetales) == (date(2027, 2, 28), date(2027, 3, 12))
+    assert (settlement.sluttdato, settlement.utbetales) == (moved, run)
     _first, second = filed(h)  # a new letter for the new end date
-    assert "28.02.2027" in h.archive.document_text(second.journalpostnummer)
+    assert format_date(moved) in h.archive.document_text(second.journalpostnummer)
     progress = await handle.query(FinalSettlementWorkflow.progress)
-    assert progress.due is not None and progress.due.date() == date(2027, 3, 13)
-    h.sap.run_payroll(date(2027, 2, 12))  # the old run pays nothing now
-    h.sap.run_payroll(date(2027, 3, 12))
+    assert progress.due is not None and progress.due.date() == run + timedelta(days=1)
+    h.sap.run_payroll(settlement_pay_day(end))  # the old run pays nothing now
+    h.sap.run_payroll(run)
     result = await handle.result()
-    assert result.paid_on == date(2027, 3, 12)
-    assert (await h.env.get_current_time()).date() >= date(2027, 3, 13)
+    assert result.paid_on == run
+    assert (await h.env.get_current_time()).date() > run
 
 
 async def test_a_withdrawn_case_cancels_the_settlement_and_the_spk_message_newest_first(
@@ -198,9 +218,10 @@ async def test_a_withdrawn_case_cancels_the_settlement_and_the_spk_message_newes
 async def test_a_settlement_unpaid_after_its_run_climbs_the_escalation_ladder_one_rung_at_a_time(
     h: Harness,
 ):
+    run = settlement_pay_day(await end_date(h))
     number, handle = await start(h)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
-    await h.env_sleep(date(2027, 2, 14) - (await h.env.get_current_time()).date())
+    await h.env_sleep(run + timedelta(days=2) - (await h.env.get_current_time()).date())
     await eventually(lambda: _group(h, number) == ESCALATION_LADDER[0], "the first rung")
     await h.env_sleep(timedelta(days=5))
     await eventually(lambda: _group(h, number) == ESCALATION_LADDER[1], "the second rung")
@@ -208,7 +229,7 @@ async def test_a_settlement_unpaid_after_its_run_climbs_the_escalation_ladder_on
     escalations = [note for note in h.notes(number) if note.startswith("Avvik")]
     assert len(escalations) == 2 and "ikke bekreftet utbetalt" in escalations[0]
     assert (await handle.query(FinalSettlementWorkflow.progress)).escalation_level == 2
-    h.sap.run_payroll(date(2027, 2, 20))
+    h.sap.run_payroll(run + timedelta(days=8))
     assert (await handle.result()).outcome is CaseOutcome.PAID
 
 
@@ -222,12 +243,13 @@ async def test_an_archive_outage_delays_the_letter_and_loses_nothing(h: Harness)
 
 
 async def test_as_a_child_the_settlement_works_on_the_parents_case_from_its_order(h: Harness):
+    end = await end_date(h)
     h.sap.add_employee(Employee(ansattnummer="05001234", startdato=date(2025, 1, 1)))
     number = h.submit("Oppsigelse fra Kari Nordmann", "Oppsigelse")
     order = SettlementOrder(
         name="Kari Nordmann",
         employee_number="05001234",
-        end_date=date(2027, 1, 31),
+        end_date=end,
         reason=TerminationReason.RESIGNATION,
         manager="Ola Leder",
     )
@@ -243,7 +265,7 @@ async def test_as_a_child_the_settlement_works_on_the_parents_case_from_its_orde
 
     assert not any("mottatt skjemaet" in reply for reply in h.replies(number))  # parent's job
     assert len(filed(h)) == 1
-    h.sap.run_payroll(date(2027, 2, 12))
+    h.sap.run_payroll(settlement_pay_day(end))
     assert (await handle.result()).outcome is CaseOutcome.PAID
     assert h.topdesk.get_incident(number).completed
 

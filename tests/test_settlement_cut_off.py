@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -85,11 +84,6 @@ def test_a_settlement_in_time_is_told_the_month_after_as_before():
     assert "Fristen" not in reply
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/final_settlement.py still registers for settlement_run_after(end date); "
-    "it must pass the registration day: calendar.settlement_run(end, norwegian_day(now))",
-)
 async def test_the_workflow_registers_a_late_form_for_the_next_run_and_says_so(h: Harness):
     # The example: end date 30.04.2027, the form sent on 03.05.2027 at 10:00 in Norway.
     now = await h.env.get_current_time()

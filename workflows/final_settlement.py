@@ -9,7 +9,8 @@ Steps:
    wrong. Look the employee up in SAP; an unknown employee number goes back to the caller.
 3. Send the standard termination letter with the checklist to the employee, the manager in copy,
    and file it in the personnel file (not on death). On death, send SPK a pension message.
-4. Register the final settlement in SAP, once, for the run of the month after the end date.
+4. Register the final settlement in SAP, once, for the run of the month after the end date, or
+   the first run after it whose cut-off has not passed on the day it is registered.
 5. Put the case "På vent" and tell the caller why and until when (seed 000), then wait on a
    durable timer until the day after that run. A new end date written in the case moves the
    settlement to its new run (a new letter, the caller told, the timer re-armed); anything else
@@ -41,8 +42,8 @@ with workflow.unsafe.imports_passed_through():
         SendPensionMessage,
         WithdrawPensionMessage,
     )
+    from domain.calendar_day import OSLO, norwegian_day
     from domain.cases import (
-        OSLO,
         CaseEvent,
         CaseOutcome,
         CaseTimings,
@@ -212,7 +213,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
                 idempotency_key=idempotency_key("settlement"),
                 employee_number=form.employee_number,
                 end_date=form.end_date,
-                run=self.calendar.settlement_run_after(form.end_date),
+                run=self.calendar.settlement_run(form.end_date, norwegian_day(workflow.now())),
             ),
         )
         self.case.on_withdrawal(
@@ -300,7 +301,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
                     idempotency_key=idempotency_key("settlement", "move", self.moves),
                     settlement_id=settlement.settlement_id,
                     end_date=end_date,
-                    run=self.calendar.settlement_run_after(end_date),
+                    run=self.calendar.settlement_run(end_date, norwegian_day(workflow.now())),
                 ),
             )
         except ActivityError as error:
