@@ -15,7 +15,8 @@ from temporalio.client import WorkflowHandle
 
 from adapters.dfo.sap import Employee
 from domain.cases import OSLO
-from domain.follow_ups import UNIT_CASE_CATEGORY, EndDateWatchInput
+from domain.follow_ups import EndDateWatchInput
+from domain.unit_cases import UNIT_CASE_CATEGORY
 from tests.harness import Harness
 from workflows.end_date_watch import EndDateWatch
 

@@ -12,19 +12,16 @@ from adapters.topdesk.simulator import FaultRule
 from domain.cases import OSLO
 from domain.employment import Employment
 from domain.follow_ups import (
-    EXTERNAL_NUMBER_LENGTH,
     SERVICE_CENTRE_EMAIL,
-    UNIT_CASE_CATEGORY,
     EndDateWatchInput,
     EndDateWatchResult,
     WatchPlan,
     announced_employee,
-    by_unit,
     plan_watch,
     select_for_stop,
-    unit_case_key,
 )
 from domain.payroll_calendar import PayrollCalendar
+from domain.unit_cases import EXTERNAL_NUMBER_LENGTH, UNIT_CASE_CATEGORY, by_unit, unit_case_key
 from tests.harness import Harness
 from tests.scenarios_end_date_watch import (
     ACTS,

@@ -11,10 +11,10 @@ from domain.follow_ups import (
     SERVICE_CENTRE_EMAIL,
     FollowUpReason,
     QuarterlyFollowUpResult,
-    follow_up_case_text,
     follow_up_reason,
     select_for_follow_up,
 )
+from domain.unit_cases import follow_up_case_text
 from tests.harness import Harness
 from tests.scenarios_end_date_watch import (
     FYSIKK,

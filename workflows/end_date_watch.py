@@ -37,17 +37,19 @@ with workflow.unsafe.imports_passed_through():
     from domain.cases import WaitState
     from domain.employment import Employment
     from domain.follow_ups import (
-        UNIT_CASE_CATEGORY,
         EndDateWatchInput,
         EndDateWatchResult,
         UnitCase,
-        UnitGroup,
         WatchPlan,
         announced_employees,
-        by_unit,
         pay_stop_from,
         plan_watch,
         select_for_stop,
+    )
+    from domain.unit_cases import (
+        UNIT_CASE_CATEGORY,
+        UnitGroup,
+        by_unit,
         unit_case_key,
         watch_case_brief,
         watch_case_text,

@@ -25,10 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.follow_ups import (
         QuarterlyFollowUpInput,
         QuarterlyFollowUpResult,
-        follow_up_case_brief,
-        follow_up_case_text,
         select_for_follow_up,
     )
+    from domain.unit_cases import follow_up_case_brief, follow_up_case_text
     from workflows.approval import sap
     from workflows.end_date_watch import announced, scheduled_today, show_state, tell_units
 
