@@ -19,8 +19,10 @@ from adapters.dfo.sap import (
     Registration,
     Settlement,
 )
+from adapters.dfo.sap_changes import Endring
 from domain.cases import Approval
 from domain.employment import Employment
+from domain.employment_change import EmploymentChangeForm
 from domain.identifiers import employee_key
 from domain.new_hire import NewHireForm
 
@@ -117,6 +119,12 @@ class Period(BaseModel):
 
 class Day(BaseModel):
     day: date
+
+
+class RegisterEmploymentChange(BaseModel):
+    idempotency_key: str
+    change: EmploymentChangeForm
+    settlement_run: date | None = None  # a lasting reduction's partial final settlement
 
 
 class Employments(BaseModel):
@@ -223,6 +231,17 @@ class PayrollActivities:
                 request.percentage,
                 request.from_date,
                 request.idempotency_key,
+            )
+        return _result(registration)
+
+    @activity.defn(name="sap.register_employment_change")
+    def register_employment_change(self, request: RegisterEmploymentChange) -> RegistrationResult:
+        """Register one change of "Andre endringer arbeidsforhold" once per key; SAP refuses
+        what it cannot hold (a third employment, the wrong salary agreement)."""
+        change = Endring.of(request.change, request.settlement_run)
+        with final_errors(PayrollRejected):
+            registration = self.payroll.register_employment_change(
+                request.change.employee_number, change, request.idempotency_key
             )
         return _result(registration)
 

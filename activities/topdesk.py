@@ -36,6 +36,7 @@ class CaseSnapshot(BaseModel):
     completed: bool
     closed: bool
     texts: list[str]
+    external_number: str | None = None  # set on the cases saksflyt opens itself
 
 
 class CaseWrite(BaseModel):
@@ -132,6 +133,7 @@ class TopdeskActivities:
             completed=incident.completed,
             closed=incident.closed,
             texts=[self.seal.seal_text(text, today) for text in texts],
+            external_number=incident.external_number,
         )
 
     @activity.defn(name="topdesk.write_case")

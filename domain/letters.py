@@ -17,6 +17,7 @@ class LetterKind(StrEnum):
     TERMINATION = "fratredelse"
     PENSION = "pensjon"
     EXTENSION = "forlengelse"
+    SALARY = "lonn"
 
 
 class LetterFields(BaseModel):
@@ -34,3 +35,4 @@ class LetterFields(BaseModel):
     pensjonstype: PensionType | None = None
     uttaksgrad: int | None = None
     ny_sluttdato: date | None = None
+    ny_lonn: str | None = None  # "lønnstrinn 62" or "årslønn 650 000 kr", on the agreement

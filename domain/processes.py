@@ -55,6 +55,16 @@ RESIGNATION = Process(
     "resignation", "Resignation", "resignation", "Oppsigelse", _SHORT, keyed_by_form_id=True
 )
 
+# Changes to cost allocation, position share, unit, salary, work country or fixed allowances: a
+# registration in SAP and, for most, the manager's approval, like an extension.
+EMPLOYMENT_CHANGE = Process(
+    "employment_change",
+    "EmploymentChange",
+    "employment-change",
+    "Andre endringer arbeidsforhold",
+    _SHORT,
+)
+
 # Internal leave: no registration, the manager decides the application in NTNU Hjelp; the wait
 # for the decision is the same kind as for a registration's approval.
 INTERNAL_LEAVE = Process(
@@ -62,7 +72,13 @@ INTERNAL_LEAVE = Process(
 )
 
 PROCESSES: tuple[Process, ...] = (
-    NEW_HIRE, EXTENSION, FINAL_SETTLEMENT, PENSION, RESIGNATION, INTERNAL_LEAVE,
+    NEW_HIRE,
+    EXTENSION,
+    FINAL_SETTLEMENT,
+    PENSION,
+    RESIGNATION,
+    INTERNAL_LEAVE,
+    EMPLOYMENT_CHANGE,
 )
 NAMES: tuple[str, ...] = tuple(process.name for process in PROCESSES)
 SLA_DEFAULTS: dict[str, SlaTarget] = {process.name: process.sla for process in PROCESSES}

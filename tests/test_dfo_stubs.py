@@ -305,7 +305,12 @@ PENSION = TERMINATION.model_copy(
 EXTENSION = TERMINATION.model_copy(
     update={"leder": None, "sluttdato": None, "arsak": None, "ny_sluttdato": date(2028, 6, 30)}
 )
+SALARY = TERMINATION.model_copy(
+    update={"sluttdato": None, "arsak": None, "fradato": date(2027, 6, 1), "ny_lonn": "ltr. 62"}
+)
 REQUIRED = {
+    LetterKind.SALARY: (SALARY, ["navn", "ansattnummer", "dato", "saksnummer", "leder",
+                                 "fradato", "ny_lonn"]),
     LetterKind.TERMINATION: (TERMINATION, ["navn", "ansattnummer", "dato", "saksnummer", "leder",
                                            "sluttdato", "arsak"]),
     LetterKind.PENSION: (PENSION, ["navn", "ansattnummer", "dato", "saksnummer", "leder",
@@ -335,7 +340,7 @@ def test_letter_termination_carries_the_checklist_and_the_end_date():
 @pytest.mark.parametrize(
     ("kind", "copy"),
     [(LetterKind.TERMINATION, "Per Leder"), (LetterKind.PENSION, "Per Leder"),
-     (LetterKind.EXTENSION, None)],
+     (LetterKind.EXTENSION, None), (LetterKind.SALARY, "Per Leder")],
 )  # fmt: skip
 def test_letter_the_manager_is_in_copy_where_seed_001_says_so(kind: LetterKind, copy):
     assert render_letter(kind, REQUIRED[kind][0]).kopi_til == copy

@@ -599,14 +599,14 @@ async def test_a_case_is_started_as_the_process_its_topdesk_category_names(
 async def test_a_case_of_a_category_no_process_handles_is_quarantined_not_dropped(
     h: Harness, intake: httpx.AsyncClient, quarantine: Quarantine
 ):
-    number = h.submit("Endring av kontering", "Andre endringer arbeidsforhold")
+    number = h.submit("Reise til Sverige", "Reiseplanlegger")
 
     answer = await routed_to(intake, number, "incident_created")
 
     assert answer == {"workflow_id": None, "action": "quarantined"}
     [held] = quarantine.events()
     assert held.source == "topdesk" and number in held.body
-    assert "Andre endringer arbeidsforhold" in held.reason
+    assert "Reiseplanlegger" in held.reason
     assert await not_started(h, number)
 
 

@@ -153,15 +153,15 @@ async def test_a_wrong_webhook_for_a_case_no_process_takes_leaves_a_note_for_the
     h: Harness, intake: httpx.AsyncClient
 ):
     """What the intake would have quarantined, had it read TOPdesk, is not left unseen."""
-    # a category of seed 001 that no process takes yet (issue 13 will add one)
-    number = h.submit("Skjema: Andre endringer", category="Andre endringer arbeidsforhold")
+    # a form of seed 001 that no process takes (the employee's own travel planner)
+    number = h.submit("Skjema: Reiseplanlegger", category="Reiseplanlegger")
 
     await webhook(intake, number, "incident_created", category="Nyansettelse")
 
     wrong = handle(h, f"new-hire-{number}")
     assert (await wrong.result())["outcome"] == CaseOutcome.NOT_APPLICABLE.value
     [note] = h.notes(number)
-    assert "«Nyansettelse»" in note and "«Andre endringer arbeidsforhold»" in note
+    assert "«Nyansettelse»" in note and "«Reiseplanlegger»" in note
     assert "manuelt" in note
     assert h.replies(number) == []  # nothing to the caller
 

@@ -79,7 +79,7 @@ async def fuzzed(h: Harness) -> AsyncIterator[Fuzzed]:
     numbers = [
         h.submit(),
         h.submit(category="Forlengelse"),
-        h.submit("Endring av kontering", "Andre endringer arbeidsforhold"),  # no process: held
+        h.submit("Reise til Sverige", "Reiseplanlegger"),  # no process: held
     ]
     async with served(h.client, h.task_queue, h.topdesk) as http:
         started = await http.post(  # a running workflow, for events to reach

@@ -21,7 +21,7 @@ from workers import cli
 from workers.quarantine import Quarantine, digest
 from workers.settings import Settings
 
-UNHANDLED = "Andre endringer arbeidsforhold"  # a TOPdesk category no process of saksflyt takes
+UNHANDLED = "Reiseplanlegger"  # a TOPdesk category no process of saksflyt takes
 
 
 def run(settings: Settings, *argv: str) -> int:

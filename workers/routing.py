@@ -15,12 +15,14 @@ from pydantic import BaseModel
 
 from adapters.topdesk.models import Incident
 from domain import processes
+from domain.employment_change import EmploymentChangeInput
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
 from domain.internal_leave import MANAGER_CATEGORY, InternalLeaveInput
 from domain.new_hire import NewHireInput
 from domain.pension import PensionInput
 from domain.processes import Process
+from workflows.employment_change import EmploymentChangeWorkflow
 from workflows.extension import ExtensionWorkflow
 from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.internal_leave import InternalLeaveWorkflow
@@ -91,6 +93,7 @@ ROUTES: dict[str, Route] = {
         Route(processes.FINAL_SETTLEMENT, FinalSettlementWorkflow.run, FinalSettlementInput),
         Route(processes.PENSION, PensionWorkflow.run, PensionInput),
         Route(processes.RESIGNATION),
+        Route(processes.EMPLOYMENT_CHANGE, EmploymentChangeWorkflow.run, EmploymentChangeInput),
         Route(processes.INTERNAL_LEAVE, InternalLeaveWorkflow.run, InternalLeaveInput),
         AnswerRoute(processes.INTERNAL_LEAVE, answer_category=MANAGER_CATEGORY),
     )

@@ -33,6 +33,7 @@ from workers.settings import DEV_PSEUDONYM_KEY, Settings
 from workers.temporal import connect
 from workers.tracing import CaseLogContext
 from workflows.backfill import Backfill
+from workflows.employment_change import EmploymentChangeWorkflow
 from workflows.end_date_watch import EndDateWatch
 from workflows.extension import ExtensionWorkflow
 from workflows.final_settlement import FinalSettlementWorkflow
@@ -49,6 +50,7 @@ WORKFLOWS: list[type] = [
     FinalSettlementWorkflow,
     ResignationWorkflow,
     PensionWorkflow,
+    EmploymentChangeWorkflow,
     InternalLeaveWorkflow,
     EndDateWatch,
     QuarterlyFollowUp,

@@ -21,8 +21,9 @@ from pydantic import BaseModel
 from domain.letters import LetterFields, LetterKind
 from domain.pension import PensionType
 
-# Seed 001, "Fratredelse ved oppsigelse", "Annen fratredelse" and "Pensjon": "med leder på kopi".
-COPY_TO_MANAGER = frozenset({LetterKind.TERMINATION, LetterKind.PENSION})
+# Seed 001, "Fratredelse ved oppsigelse", "Annen fratredelse", "Pensjon" and "Endre lønn": "med
+# leder på kopi".
+COPY_TO_MANAGER = frozenset({LetterKind.TERMINATION, LetterKind.PENSION, LetterKind.SALARY})
 
 
 class LetterError(Exception):

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from adapters.dfo.sap_changes import Endring, applied, refusal
 from adapters.dfo.store import FaultKind, StubStore
 
 
@@ -63,10 +64,11 @@ class Registration(BaseModel):
     startdato: date
     status: ApprovalState
     reason: str | None = None
-    type: str = "nyansettelse"  # or "forlengelse", "stillingsendring"
+    type: str = "nyansettelse"  # or "forlengelse", "stillingsendring", "endring"
     sluttdato: date | None = None
     stillingsprosent: Decimal | None = None
     gjelder_fra: date | None = None
+    endring: Endring | None = None  # "Andre endringer arbeidsforhold" (sap_changes.py)
 
 
 class Employee(BaseModel):
@@ -84,6 +86,8 @@ class Employee(BaseModel):
     toa: bool = False
     annen_stilling: bool = False
     lonn_stoppet_fra: date | None = None
+    arbeidsforhold: int = 1  # employments in SAP: at most two (sap_changes.py)
+    lonnsavtale: str = "lønnstrinn"  # or "årslønn"
 
 
 class Settlement(BaseModel):
@@ -131,6 +135,10 @@ class PayrollPort(Protocol):
     ) -> Settlement: ...
 
     def stop_pay(self, employee_number: str, from_date: date, idempotency_key: str) -> Employee: ...
+
+    def register_employment_change(
+        self, employee_number: str, change: Endring, idempotency_key: str
+    ) -> Registration: ...
 
     def employees_ending(self, first: date, last: date) -> list[Employee]: ...
 
@@ -290,6 +298,32 @@ class SapStub:
             self._insert(db, registration, f"ansatt:{employee_number}")
             return self.store.remember(db, idempotency_key, registration)
 
+    def register_employment_change(
+        self, employee_number: str, change: Endring, idempotency_key: str
+    ) -> Registration:
+        """One change of "Andre endringer arbeidsforhold" on a form, once per key: to the manager,
+        or in effect at once when the routine sends it to no one."""
+        self.store.suffer_faults(PayrollUnavailable("SAP svarer ikke"))
+        with self.store.transaction() as db:
+            if (earlier := self.store.remembered(db, idempotency_key, Registration)) is not None:
+                return earlier
+            employee = self._employee(db, employee_number)
+            if (reason := refusal(employee, change)) is not None:
+                raise PayrollRejected(reason)
+            registration = Registration(
+                id=f"AE-{self._count(db) + 1:06d}",
+                ansattnummer=employee.ansattnummer,
+                startdato=employee.startdato,
+                status=ApprovalState.PENDING if change.til_godkjenning else ApprovalState.APPROVED,
+                type="endring",
+                gjelder_fra=change.gjelder_fra,
+                endring=change,
+            )
+            self._insert(db, registration, f"ansatt:{employee_number}")
+            if not change.til_godkjenning:
+                self._save_employee(db, employee.model_copy(update=applied(employee, change)))
+            return self.store.remember(db, idempotency_key, registration)
+
     def cancel_final_settlement(self, settlement_id: str, idempotency_key: str) -> Settlement:
         """Cancel a settlement that is not yet paid (the case was withdrawn); paid money must be
         claimed back, which is not this form."""
@@ -391,6 +425,10 @@ class SapStub:
                     db,
                     employee.model_copy(update={"stillingsprosent": registration.stillingsprosent}),
                 )
+            if approved and registration.endring is not None:
+                employee = self._employee(db, registration.ansattnummer)
+                update = applied(employee, registration.endring)
+                self._save_employee(db, employee.model_copy(update=update))
 
     def inject_fault(self, kind: FaultKind, times: int = 1, seconds: float = 0.0) -> None:
         """Make the next `times` calls fail as unavailable, or answer `seconds` late."""

@@ -121,6 +121,7 @@ CATEGORIES = Choices.named(
         "Fratredelse",
         "Oppsigelse",
         "Andre endringer arbeidsforhold",
+        "Reiseplanlegger",  # the employee's own form (seed 001, "Endre arbeidsland"); no process
         "Intern permisjon",
         "Intern permisjon, leders vedtak",  # the case saksflyt opens to the manager
     ),
