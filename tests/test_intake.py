@@ -580,6 +580,7 @@ async def routed_to(intake: httpx.AsyncClient, number: str, event: str) -> dict[
         ("Forlengelse", EXTENSION_FORM, "extension"),
         ("Fratredelse", SETTLEMENT_FORM, "final-settlement"),
         ("Pensjon", "Skjema: Pensjon\nNavn: Kari Nordmann", "pension"),
+        ("Andre endringer arbeidsforhold", "Endringstype: Kontering", "employment-change"),
     ],
 )
 async def test_a_case_is_started_as_the_process_its_topdesk_category_names(
