@@ -51,17 +51,19 @@ with workflow.unsafe.imports_passed_through():
         TerminationReason,
     )
     from domain.pension import (
-        RECEIVED_REPLY,
         OperatorOverride,
         PensionForm,
         PensionInput,
         PensionResult,
-        change_not_used_reply,
         check_form,
         employment_problems,
+        last_working_day,
+    )
+    from domain.pension_texts import (
+        RECEIVED_REPLY,
+        change_not_used_reply,
         filed_stays_note,
         full_pension_reply,
-        last_working_day,
         partial_pension_reply,
         unanswered_note,
     )

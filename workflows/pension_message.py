@@ -29,9 +29,12 @@ with workflow.unsafe.imports_passed_through():
         OperatorOverride,
         PensionForm,
         PensionType,
-        confirmation_text,
         is_late,
         last_working_day,
+        spk_opens,
+    )
+    from domain.pension_texts import (
+        confirmation_text,
         late_note,
         late_warning,
         message_resent_reply,
@@ -39,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         on_hold_reply,
         override_note,
         spk_message_text,
-        spk_opens,
         spk_refused_problem,
         withdrawn_note,
     )
