@@ -19,30 +19,20 @@ Steps:
 6. Ask SAP whether it was paid; if not, escalate one rung of the ladder (seed 000) and ask again
    daily.
 7. Complete the case.
+
+Steps 4 to 6, the settlement's way through payroll, are `workflows/settlement_payroll.py`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payroll import (
-        CancelSettlement,
-        MoveSettlement,
-        PayrollActivities,
-        RegisterSettlement,
-        SettlementRef,
-        SettlementResult,
-    )
     from activities.pension import (
         PensionActivities,
         SendPensionMessage,
         WithdrawPensionMessage,
     )
-    from domain.calendar_day import OSLO, norwegian_day
     from domain.cases import (
         CaseEvent,
         CaseOutcome,
@@ -62,32 +52,18 @@ with workflow.unsafe.imports_passed_through():
         check_form,
         death_pension_message_note,
         letter_problems,
-        moved_reply,
         needs_termination_letter,
-        on_hold_reply,
         paid_reply,
     )
-    from domain.forms import format_date
-    from domain.letters import LetterFields, LetterKind
     from domain.payroll_calendar import PayrollCalendar
     from domain.pension import PensionType
     from domain.processes import FINAL_SETTLEMENT
     from workflows import versions
-    from workflows.approval import (
-        CHECKING,
-        dfo,
-        employment,
-        sap,
-        sap_refusal,
-        send_letter,
-    )
+    from workflows.approval import CHECKING, dfo, employment
     from workflows.case import CaseClosed, CaseConversation
     from workflows.case_workflow import CaseWorkflow
     from workflows.idempotency import idempotency_key
-
-# Money is on the account at 00:00 on pay day (dfo-domain.md §2); SAP is asked the morning after.
-CHECK_AT = time(9, 0)
-CHECK_AGAIN_EVERY = timedelta(days=1)
+    from workflows.settlement_payroll import SettlementPayroll, SettlementState
 
 
 @workflow.defn(name="FinalSettlement")
@@ -97,20 +73,17 @@ class FinalSettlementWorkflow(CaseWorkflow):
         self.case = CaseConversation(
             FINAL_SETTLEMENT.name, input.category, input.case_number, input.timings
         )
-        self.calendar = input.calendar
         self.order = input.order
-        self.moves = 0
-        self.letter_sent = False
-        self.check_at: datetime | None = None
+        self.state = SettlementState()
+        self.payroll = SettlementPayroll(self.case, input.calendar, self.state)
 
     @workflow.run
     async def run(self, input: FinalSettlementInput) -> FinalSettlementResult:
         try:
-            form = await self._form()
-            self.form = form
+            form = self.state.form = await self._form()
             if versions.settlement_letter_and_spk():
                 await self._tell_employee_and_spk(form)
-            settlement = await self._until_paid(await self._register(form))
+            settlement = await self.payroll.until_paid(await self.payroll.register(form))
         except CaseClosed as closed:
             await self.case.undo_if_withdrawn(closed.outcome)
             return FinalSettlementResult(case_number=input.case_number, outcome=closed.outcome)
@@ -167,7 +140,7 @@ class FinalSettlementWorkflow(CaseWorkflow):
         personnel file; on death a pension message to SPK instead."""
         wants_letter = self.order is None or self.order.termination_letter
         if wants_letter and needs_termination_letter(form):
-            await self._send_letter(form)
+            await self.payroll.send_letter(form)
         if form.reason is TerminationReason.DEATH:
             receipt = await dfo(
                 PensionActivities.send_pension_message,
@@ -192,134 +165,6 @@ class FinalSettlementWorkflow(CaseWorkflow):
                 ),
             )
             await self.case.note(death_pension_message_note(receipt.receipt_id))
-
-    async def _send_letter(self, form: SettlementForm) -> None:
-        """The letter is sent and filed once per end date: a moved end date sends a new one."""
-        fields = LetterFields(
-            navn=form.name,
-            ansattnummer=form.employee_number,
-            saksnummer=self.case.case_number,
-            leder=form.manager,
-            sluttdato=form.end_date,
-            arsak=form.reason.value,
-        )
-        await send_letter(f"letter/{self.moves}", LetterKind.TERMINATION, fields)
-        self.letter_sent = True
-
-    async def _register(self, form: SettlementForm) -> SettlementResult:
-        settlement = await sap(
-            PayrollActivities.register_final_settlement,
-            RegisterSettlement(
-                idempotency_key=idempotency_key("settlement"),
-                employee_number=form.employee_number,
-                end_date=form.end_date,
-                run=self.calendar.settlement_run(form.end_date, norwegian_day(workflow.now())),
-            ),
-        )
-        self.case.on_withdrawal(
-            _settlement_in_sap(settlement),
-            lambda: sap(
-                PayrollActivities.cancel_final_settlement,
-                CancelSettlement(
-                    idempotency_key=idempotency_key("settlement", "cancel"),
-                    settlement_id=settlement.settlement_id,
-                ),
-            ),
-        )
-        return settlement
-
-    async def _until_paid(self, settlement: SettlementResult) -> SettlementResult:
-        """On hold until the run has paid the settlement; SAP is asked the day after the run."""
-        await self._hold(settlement, on_hold_reply(self.form.end_date, settlement.run))
-        told_handler = False
-        while True:
-            assert self.check_at is not None
-            if await self.case.wait_for(
-                lambda: self.case.unread_events > 0,
-                self.check_at - workflow.now(),
-                "sjekk utbetalingen etter lønnskjøringen",
-            ):
-                settlement = await self._caller_wrote(settlement)
-                continue
-            paid = await sap(
-                PayrollActivities.settlement_status,
-                SettlementRef(settlement_id=settlement.settlement_id),
-            )
-            if paid.paid:
-                self.case.settled(_settlement_in_sap(settlement))
-                return paid
-            await self._unpaid(paid, told_handler)
-            told_handler = True
-            self.check_at = workflow.now() + CHECK_AGAIN_EVERY
-
-    async def _hold(self, settlement: SettlementResult, reply: str) -> None:
-        self.check_at = datetime.combine(settlement.run + timedelta(days=1), CHECK_AT, tzinfo=OSLO)
-        await self.case.hold(
-            reply,
-            WaitState.AWAITING_PAYROLL,
-            f"venter på lønnskjøringen {format_date(settlement.run)}",
-            self.check_at,
-        )
-
-    async def _unpaid(self, settlement: SettlementResult, told_handler: bool) -> None:
-        """Not paid after its run: a deviation (seed 000), escalated a rung at a time."""
-        why = (
-            f"Sluttoppgjøret {settlement.settlement_id} er ikke bekreftet utbetalt etter "
-            f"lønnskjøringen {format_date(settlement.run)}. Sjekk i SAP."
-        )
-        if versions.escalates_undecided_manager():
-            run_checked = datetime.combine(settlement.run + timedelta(days=1), CHECK_AT, OSLO)
-            await self.case.escalate_if_overdue(workflow.now() - run_checked, timedelta(0), why)
-        elif not told_handler:  # cases started before the ladder keep their single note
-            await self.case.note(why)
-
-    async def _caller_wrote(self, settlement: SettlementResult) -> SettlementResult:
-        """A new end date moves the settlement; anything else is for the case handler."""
-        hold = self.case.progress
-        snapshot = await self.case.read()
-        values, _ = FORM.read(snapshot.texts)
-        end_date = values.get("end_date")
-        moved = isinstance(end_date, date) and end_date != self.form.end_date
-        if moved and versions.settlement_follows_end_date():  # cases started before only noted it
-            assert isinstance(end_date, date)
-            return await self._move(settlement, end_date)
-        await self.case.note(
-            "Innmelder har skrevet i saken mens sluttoppgjøret venter på lønnskjøringen. "
-            "Se svaret; endringer må føres manuelt i SAP."
-        )
-        await self.case.move_to(hold.state, hold.detail, hold.due)
-        return settlement
-
-    async def _move(self, settlement: SettlementResult, end_date: date) -> SettlementResult:
-        """Seed 001: the settlement is paid the month after the end date, so a moved end date
-        moves the settlement to that month's run, and the timer with it."""
-        self.moves += 1
-        try:
-            moved = await sap(
-                PayrollActivities.move_final_settlement,
-                MoveSettlement(
-                    idempotency_key=idempotency_key("settlement", "move", self.moves),
-                    settlement_id=settlement.settlement_id,
-                    end_date=end_date,
-                    run=self.calendar.settlement_run(end_date, norwegian_day(workflow.now())),
-                ),
-            )
-        except ActivityError as error:
-            refusal = sap_refusal(error)
-            if refusal is None:
-                raise
-            await self.case.reply(f"Den nye sluttdatoen kunne ikke brukes: {refusal}")
-            await self._hold(settlement, on_hold_reply(self.form.end_date, settlement.run))
-            return settlement
-        self.form = self.form.model_copy(update={"end_date": end_date})
-        if self.letter_sent:
-            await self._send_letter(self.form)
-        await self._hold(moved, moved_reply(end_date, moved.run))
-        return moved
-
-
-def _settlement_in_sap(settlement: SettlementResult) -> str:
-    return f"sluttoppgjøret {settlement.settlement_id} i SAP"
 
 
 class SettlementChild:
