@@ -179,7 +179,7 @@ def test_an_unknown_external_number_finds_nothing(topdesk: TopdeskClient):
 
 
 def test_the_application_password_is_never_printed(topdesk: TopdeskClient):
-    assert "sim-app-password" not in repr(topdesk.session.auth)
+    assert "sim-app-password" not in repr(topdesk.http.session.auth)
 
 
 # -- faults that are retried -----------------------------------------------------------------
