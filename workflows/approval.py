@@ -37,9 +37,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.employment import Employment
     from domain.letters import LetterFields, LetterKind
     from workflows import versions
-    from workflows.case import CaseConversation, refused
+    from workflows.case import CaseConversation
     from workflows.case_workflow import CaseWorkflow
     from workflows.idempotency import idempotency_key
+    from workflows.refusals import refused
 
 SAP_CALL_TIMEOUT = timedelta(minutes=2)
 # An SAP outage can last hours: retry for as long as it takes, at most half an hour apart.

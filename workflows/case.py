@@ -8,12 +8,12 @@ close the case cleanly when no answer comes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.topdesk import (
@@ -45,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows import versions
 from workflows.handoff import hand_off, left_unseen, unrouted_note
+from workflows.refusals import refused
+from workflows.withdrawal import Withdrawable
 
 TOPDESK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -52,25 +54,6 @@ TOPDESK_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
 )
 TOPDESK_TIMEOUT = timedelta(minutes=2)
-
-Undo = Callable[[], Awaitable[object]]
-
-
-def final_reason(error: ActivityError) -> str | None:
-    """Why a system refused for good (a non-retryable error); None for any other failure."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.non_retryable:
-        return cause.message
-    return None
-
-
-def refused(error: ActivityError, kind: str) -> str | None:
-    """The system's reason when it refused a request as it stands (a final error of type
-    `kind`, activities/errors.py); None for any other failure."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == kind:
-        return cause.message
-    return None
 
 
 class CaseClosed(Exception):
@@ -81,10 +64,12 @@ class CaseClosed(Exception):
         self.outcome = outcome
 
 
-class CaseConversation:
-    """State and steps of one case; the owning workflow forwards its signals here."""
+class CaseConversation(Withdrawable):
+    """State and steps of one case; the owning workflow forwards its signals here. What a
+    withdrawal takes back is `workflows/withdrawal.py`."""
 
     def __init__(self, process: str, category: str, case_number: str, timings: CaseTimings) -> None:
+        super().__init__()
         self.case_number = case_number
         self.category = category
         self.timings = timings
@@ -100,7 +85,6 @@ class CaseConversation:
         self._seen: set[str] = set()
         self._events: list[CaseEvent] = []  # the caller's, for a hand-off to the right process
         self._read_before = False
-        self._undo: list[tuple[str, Undo]] = []
 
     def first_time(self, event_id: str) -> bool:
         """Signals arrive at least once: remember ids so that a repeat changes nothing."""
@@ -285,35 +269,14 @@ class CaseConversation:
             )
         )
 
-    def on_withdrawal(self, what: str, undo: Undo) -> None:
-        """Remember how to take back a side effect (`what`, in words for the case handler),
-        should the case be withdrawn before the routine ends."""
-        self._undo.append((what, undo))
-
-    def settled(self, what: str) -> None:
-        """`what` can no longer be taken back (approved, paid): forget its undo."""
-        self._undo = [(name, undo) for name, undo in self._undo if name != what]
-
     async def undo_if_withdrawn(self, outcome: CaseOutcome) -> None:
         """A withdrawn case takes back what was done, newest first, and tells the handler."""
-        if outcome is not CaseOutcome.WITHDRAWN or not self._undo:
+        if outcome is not CaseOutcome.WITHDRAWN or not self.undoable:
             return
         # Cases started before withdrawals were undone ended without a word to SAP.
         if not versions.undoes_on_withdrawal():
             return
-        undone: list[str] = []
-        left: list[str] = []
-        while self._undo:
-            what, undo = self._undo.pop()
-            try:
-                await undo()
-            except ActivityError as error:
-                reason = final_reason(error)
-                if reason is None:
-                    raise
-                left.append(f"{what}: {reason}")  # e.g. paid meanwhile; a person must reverse it
-                continue
-            undone.append(what)
+        undone, left = await self.take_back()
         self._set_progress(WaitState.DONE, "trukket", None)
         await self.note(withdrawn_note(undone, left))
 

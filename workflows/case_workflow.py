@@ -24,7 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.sla import waited
     from workflows import search_attributes as sa
     from workflows import versions
-    from workflows.case import CaseConversation, final_reason
+    from workflows.case import CaseConversation
+    from workflows.refusals import final_reason
 
 
 class CaseWorkflow:

@@ -56,8 +56,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
     from workflows.approval import sap
-    from workflows.case import TOPDESK_RETRY, TOPDESK_TIMEOUT, final_reason
+    from workflows.case import TOPDESK_RETRY, TOPDESK_TIMEOUT
     from workflows.idempotency import idempotency_key
+    from workflows.refusals import final_reason
 
 # Set by the server on every workflow a schedule starts: the nominal time of the action, which is
 # the same on a late (caught-up) start as on a punctual one.
