@@ -278,15 +278,23 @@ async def test_incident_created_for_a_finished_case_starts_nothing(
 # -- caller_replied --------------------------------------------------------------------------------
 
 
-async def test_a_reply_to_a_finished_case_starts_nothing(h: Harness, intake: httpx.AsyncClient):
+async def test_a_reply_to_a_finished_case_restarts_nothing_and_is_not_dropped(
+    h: Harness, intake: httpx.AsyncClient
+):
+    """The finished case is neither started again nor signalled: the reply goes to a case
+    that came back (tests/test_came_back.py), here a refused one's, to the case handler."""
     number = h.submit(TOA_FORM)
     assert await accepted(intake, number, "incident_created") == "started"
     handle = case(h, number)
     await handle.result()
     finished_run = await run_id(h, number)
 
-    assert await accepted(intake, number, "caller_replied") == "case_finished"
+    reply = await post(intake, "/webhooks/topdesk", {"number": number, "event": "caller_replied"})
 
+    assert reply.json()["action"] == "came_back"
+    assert reply.json()["workflow_id"].startswith(f"came-back-{number}-")
+    came_back = h.client.get_workflow_handle(reply.json()["workflow_id"])
+    assert "ble ikke registrert" in (await came_back.result())["reason"]
     assert await run_id(h, number) == finished_run
     assert await events(handle, "workflow_execution_signaled") == []
 

@@ -33,6 +33,7 @@ from workers.settings import DEV_PSEUDONYM_KEY, Settings
 from workers.temporal import connect
 from workers.tracing import CaseLogContext
 from workflows.backfill import Backfill
+from workflows.came_back import CameBackWorkflow
 from workflows.employment_change import EmploymentChangeWorkflow
 from workflows.end_date_watch import EndDateWatch
 from workflows.extension import ExtensionWorkflow
@@ -52,6 +53,7 @@ WORKFLOWS: list[type] = [
     PensionWorkflow,
     EmploymentChangeWorkflow,
     InternalLeaveWorkflow,
+    CameBackWorkflow,
     EndDateWatch,
     QuarterlyFollowUp,
     Backfill,

@@ -32,6 +32,7 @@ from adapters.topdesk.port import TopdeskPort
 from domain.cases import ApprovalDecision, CaseEvent, case_summary
 from domain.resignation import CATEGORY as RESIGNATION
 from domain.resignation import ResignationInput
+from workers.intake.came_back import came_back
 from workers.intake.models import (
     Accepted,
     DfoResignation,
@@ -76,8 +77,8 @@ async def _route_topdesk(
             start_signal="caller_replied",
             start_signal_args=[event],
         )
-    except WorkflowAlreadyStartedError:
-        return Accepted(workflow_id=workflow_id, action="case_finished")
+    except WorkflowAlreadyStartedError:  # finished: the case came back, nothing is dropped
+        return await came_back(client, task_queue, body, route, workflow_id)
     return Accepted(workflow_id=workflow_id, action="signalled")
 
 

@@ -97,7 +97,13 @@ DFO_BODY: dict[str, Any] = {
 class Accepted(BaseModel):
     workflow_id: str | None  # None when quarantined, or queued before it could be routed
     action: Literal[
-        "started", "signalled", "already_started", "case_finished", "quarantined", "queued"
+        "started",
+        "signalled",
+        "already_started",
+        "case_finished",
+        "came_back",  # a caller's event on a finished case: its CaseCameBack workflow
+        "quarantined",
+        "queued",
     ]
 
 
