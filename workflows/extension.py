@@ -20,6 +20,7 @@ Steps:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from temporalio import workflow
@@ -75,6 +76,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.idempotency import idempotency_key
 
 
+@dataclass
+class ExtensionState:
+    """What the extension routine keeps between its steps."""
+
+    form: ExtensionForm | None = None
+    warned: bool = False  # the unit has had the late-decision warning
+    end_date_moves: int = 0  # each a step of its own in the idempotency keys
+
+
 @workflow.defn(name="Extension")
 class ExtensionWorkflow(ApprovedCaseWorkflow):
     @workflow.init
@@ -83,9 +93,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             EXTENSION.name, EXTENSION.category, input.case_number, input.timings
         )
         self.approval = ManagerApproval(self.case)
-        self.warned = False
-        self.end_date_moves = 0
-        self.form: ExtensionForm | None = None
+        self.state = ExtensionState()
 
     @workflow.run
     async def run(self, input: ExtensionInput) -> ExtensionResult:
@@ -112,7 +120,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
         while True:
             if not versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
-            form = self.form = await self._checked_form()
+            form = self.state.form = await self._checked_form()
             problems = await self._employment_problems(form)
             if problems:
                 await self.case.ask_caller(problems)
@@ -134,10 +142,10 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
     async def _confirm(self, new_end_date: date) -> None:
         """Tell the employee the extension is registered, in the standard confirmation letter,
         filed in the personnel file beside the unit's signed extension letter."""
-        assert self.form is not None
+        assert self.state.form is not None
         fields = LetterFields(
-            navn=self.form.name,
-            ansattnummer=self.form.employee_number,
+            navn=self.state.form.name,
+            ansattnummer=self.state.form.employee_number,
             saksnummer=self.case.case_number,
             ny_sluttdato=new_end_date,
         )
@@ -160,8 +168,8 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             return [unknown_employee_problem(form.employee_number)]
         problems = extension_problems(form, now)
         warning = late_decision_warning(now, versions.today())
-        if not problems and warning and not self.warned:
-            self.warned = True
+        if not problems and warning and not self.state.warned:
+            self.state.warned = True
             await self.case.reply(warning)
         return problems
 
@@ -230,12 +238,12 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             return registration
         self.case.settled(registered(old))
         # One key per move: moving back to an earlier date is a new extension, not a repeat.
-        self.end_date_moves += 1
+        self.state.end_date_moves += 1
         try:
             moved = await sap(
                 PayrollActivities.register_extension,
                 RegisterExtension(
-                    idempotency_key=idempotency_key("end-date", self.end_date_moves),
+                    idempotency_key=idempotency_key("end-date", self.state.end_date_moves),
                     employee_number=form.employee_number,
                     new_end_date=form.new_end_date,
                 ),

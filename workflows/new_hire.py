@@ -19,6 +19,8 @@ Steps:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -62,6 +64,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.idempotency import idempotency_key
 
 
+@dataclass
+class NewHireState:
+    """What the new-hire routine keeps between its steps."""
+
+    form: NewHireForm | None = None
+    registration: RegistrationResult | None = None
+    start_date_moves: int = 0  # each a step of its own in the idempotency keys
+
+
 @workflow.defn(name="NewHire")
 class NewHireWorkflow(ApprovedCaseWorkflow):
     @workflow.init
@@ -69,11 +80,8 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         self.case = CaseConversation(
             NEW_HIRE.name, NEW_HIRE.category, input.case_number, input.timings
         )
-        self.timings = input.timings
         self.approval = ManagerApproval(self.case)
-        self.start_date_moves = 0
-        self.form: NewHireForm | None = None
-        self.registration: RegistrationResult | None = None
+        self.state = NewHireState()
 
     @workflow.run
     async def run(self, input: NewHireInput) -> NewHireResult:
@@ -98,13 +106,13 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         while True:
             if not versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
-            self.form = await self._checked_form()
-            registration = await self._register(self.form, attempt)
+            self.state.form = await self._checked_form()
+            registration = await self._register(self.state.form, attempt)
             attempt += 1
             if registration is None:
                 continue
-            self.registration = registration
-            self.case.identify(self.form.unit, registration.employee_key)
+            self.state.registration = registration
+            self.case.identify(self.state.form.unit, registration.employee_key)
             withdrawable(self.case, registration.registration_id)
             decided = await self.approval.wait(registration, self._follow_changes)
             # Approved, it has taken effect; rejected, it is dead in SAP: neither is withdrawn.
@@ -140,7 +148,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
 
     async def _follow_changes(self, registration: RegistrationResult) -> RegistrationResult:
         """The caller wrote while the manager decides: apply a new start date, report the rest."""
-        self.registration = registration
+        self.state.registration = registration
         snapshot = await self.case.read()
         check = check_form(snapshot.texts, today=versions.today())
         detail = WAITING_FOR_MANAGER
@@ -150,33 +158,34 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
         elif await self._apply_form_changes(check.form):
             detail = "startdatoen er endret; venter på leders nye godkjenning i SAP"
         await self.case.move_to(WaitState.AWAITING_APPROVAL, detail)
-        return self.registration
+        return self.state.registration
 
     async def _apply_form_changes(self, form: NewHireForm) -> bool:
         """Move the registration's start date if the form's has changed (True if it did)."""
-        assert self.form is not None and self.registration is not None
+        assert self.state.form is not None and self.state.registration is not None
         others = [
             label(field)
             for field in NewHireForm.model_fields
-            if field != "start_date" and changed(getattr(self.form, field), getattr(form, field))
+            if field != "start_date"
+            and changed(getattr(self.state.form, field), getattr(form, field))
         ]
-        self.form = form
+        self.state.form = form
         if others:
             await self.case.note(
                 "Innmelder har endret " + ", ".join(others) + " etter registreringen i SAP. "
                 "Endringen må føres manuelt i SAP."
             )
-        if form.start_date == self.registration.start_date:
+        if form.start_date == self.state.registration.start_date:
             return False
         # One key per move: moving back to an earlier date is a new change, not a repeat.
-        self.start_date_moves += 1
-        self.registration = await sap(
+        self.state.start_date_moves += 1
+        self.state.registration = await sap(
             PayrollActivities.update_start_date,
             UpdateStartDate(
-                idempotency_key=idempotency_key("start-date", self.start_date_moves),
-                registration_id=self.registration.registration_id,
+                idempotency_key=idempotency_key("start-date", self.state.start_date_moves),
+                registration_id=self.state.registration.registration_id,
                 start_date=form.start_date,
             ),
         )
-        await self.case.reply(start_date_moved_reply(self.registration.start_date))
+        await self.case.reply(start_date_moved_reply(self.state.registration.start_date))
         return True
