@@ -13,8 +13,10 @@ import httpx
 import pytest
 from temporalio.client import WorkflowHandle
 
+from adapters.topdesk.models import NewIncident, Ref
 from domain.came_back import CameBackInput, came_back_id, not_carried, other_answers
 from domain.cases import CaseOutcome, TopdeskStatus, WaitState
+from tests import scenarios_resignation as resigned
 from tests.harness import Harness
 from tests.scenarios_came_back import NEW_START, registered_new_hire
 from tests.test_intake import activities, events, post, serve
@@ -178,6 +180,47 @@ async def test_a_reply_to_a_refused_new_hire_goes_to_the_case_handler(
     result = await came_back(h, workflow_id).result()
     assert "ble ikke registrert" in (result.reason or "") and "refused" in (result.reason or "")
     assert h.sap.registrations() == []
+
+
+async def test_a_reply_in_a_case_saksflyt_opened_itself_goes_to_the_case_handler_once_done(
+    h: Harness, intake: httpx.AsyncClient
+):
+    """The resignation's case, which the DFØ portal's form opened: no TOPdesk event starts its
+    workflow, and a finished one takes no signal."""
+    resigned.employee(h, toa=True)
+    handle = await resigned.start(h, resigned.submit(h))
+    number = await resigned.case_of(h, handle)
+    assert (await handle.result()).outcome is CaseOutcome.REFUSED
+
+    webhook = caller_writes(h, number, "Men jeg har ingen TOA-kontrakt")
+    answers = [await deliver(intake, webhook) for _ in range(2)]
+
+    [workflow_id] = {a["workflow_id"] for a in answers}
+    assert [a["action"] for a in answers] == ["came_back", "came_back"]
+    result = await came_back(h, workflow_id).result()
+    assert not result.carried and "Oppsigelse" in (result.reason or "")
+    assert [n for n in h.notes(number) if "ikke gjort noe" in n] != []
+    assert h.status(number) == TopdeskStatus.ASSIGNED.value
+
+
+async def test_a_reply_for_a_case_whose_workflow_never_ran_is_still_a_404(
+    h: Harness, intake: httpx.AsyncClient
+):
+    """A resignation case no workflow ever ran for: nothing came back, the sender hears 404."""
+    number = h.topdesk.create_incident(
+        NewIncident(
+            caller_lookup={"email": "hr@ntnu.no"},
+            brief_description="Oppsigelse",
+            request="Skjema: Oppsigelse",
+            category=Ref(name="Oppsigelse"),
+            external_number="OPP-999999",
+        )
+    ).number
+
+    response = await post(intake, "/webhooks/topdesk", caller_writes(h, number, "Hallo?"))
+
+    assert response.status_code == 404, response.text
+    assert h.notes(number) == []
 
 
 async def test_a_case_the_caller_closed_again_is_left_as_it_is(h: Harness):

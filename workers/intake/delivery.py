@@ -67,8 +67,7 @@ async def _route_topdesk(
         return Accepted(workflow_id=workflow_id, action="started")
     event = CaseEvent(event_id=body.event_key(), kind=body.event)
     if start is None:
-        await client.get_workflow_handle(workflow_id).signal("caller_replied", event)
-        return Accepted(workflow_id=workflow_id, action="signalled")
+        return await _signal(client, task_queue, body, route, workflow_id, event)
     try:
         # Signal-with-start: a reply that overtakes the "created" webhook still starts the case.
         await case.start(
@@ -78,6 +77,28 @@ async def _route_topdesk(
             start_signal_args=[event],
         )
     except WorkflowAlreadyStartedError:  # finished: the case came back, nothing is dropped
+        return await came_back(client, task_queue, body, route, workflow_id)
+    return Accepted(workflow_id=workflow_id, action="signalled")
+
+
+async def _signal(
+    client: Client,
+    task_queue: str,
+    body: TopdeskWebhook,
+    route: Route,
+    workflow_id: str,
+    event: CaseEvent,
+) -> Accepted:
+    """Signal the workflow of a case saksflyt opened itself (no TOPdesk event starts it); one
+    that has finished takes no signal, so the case came back. NOT_FOUND stays for a workflow
+    that never ran."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal("caller_replied", event)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        if await _duplicate(client, workflow_id) != "case_finished":
+            raise
         return await came_back(client, task_queue, body, route, workflow_id)
     return Accepted(workflow_id=workflow_id, action="signalled")
 
