@@ -4,20 +4,24 @@ still takes it (dfo-domain.md §6.4), and the caller is told the run that pays."
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.calendar_day import OSLO
 from domain.cases import WaitState
 from domain.final_settlement import moved_reply, on_hold_reply
+from domain.forms import format_date
 from domain.payroll_calendar import (
     PayrollCalendar,
+    add_working_days,
     is_working_day,
     pay_day,
     settlement_pay_day,
 )
 from tests.harness import SETTLEMENT_FORM, Harness
+from tests.test_final_settlement import end_date
 
 CALENDAR = PayrollCalendar()
 END_OF_APRIL = date(2027, 4, 30)
@@ -85,13 +89,17 @@ def test_a_settlement_in_time_is_told_the_month_after_as_before():
 
 
 async def test_the_workflow_registers_a_late_form_for_the_next_run_and_says_so(h: Harness):
-    # The issue's example: end date 30.04.2027, the form sent on 03.05.2027 at 10:00 in Norway.
-    now = await h.env.get_current_time()
-    await h.env_sleep(datetime(2027, 5, 3, 8, 0, tzinfo=UTC) - now)
-    number = h.submit_settlement(SETTLEMENT_FORM.replace("31.01.2027", "30.04.2027"))
+    """The issue's example (end date 30.04.2027, the form sent on 03.05.2027 at 10:00 in Norway)
+    moved ahead of the test server's clock, which starts at the real date: the end date two
+    months on, the form sent the first working day after it."""
+    end = await end_date(h)
+    sent = datetime.combine(add_working_days(end, 1), time(10), tzinfo=OSLO)
+    late_run = CALENDAR.next_pay_day(settlement_pay_day(end))
+    await h.env_sleep(sent - await h.env.get_current_time())
+    number = h.submit_settlement(SETTLEMENT_FORM.replace("31.01.2027", format_date(end)))
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
 
     [settlement] = h.sap.settlements()
-    assert settlement.utbetales == JUNE_RUN
-    assert "lønnskjøringen 11.06.2027" in h.replies(number)[-1]
+    assert settlement.utbetales == late_run
+    assert f"lønnskjøringen {format_date(late_run)}" in h.replies(number)[-1]
