@@ -244,8 +244,8 @@ async def test_every_line_an_activity_writes_names_its_workflow_run_and_case(
         assert line["process"] == "new_hire" and "trace_id" not in line, line
     writers = {(line["_logger"], line["activity"]) for line in activity_lines}
     assert {
-        ("adapters.topdesk.client", "topdesk.read_case"),
-        ("adapters.topdesk.client", "topdesk.write_case"),
+        ("adapters.topdesk.transport", "topdesk.read_case"),
+        ("adapters.topdesk.transport", "topdesk.write_case"),
         ("temporalio.activity", "sap.register_new_hire"),
     } <= writers, writers
 
