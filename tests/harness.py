@@ -136,9 +136,9 @@ class Harness:
         """The unit's HR sends a form in TOPdesk (as its request text); returns the case number."""
         return submit_form(self.topdesk, category, form)
 
-    def submit_extension(self, form: str = EXTENSION_FORM) -> str:
-        """The form Forlengelse, for an employee in SAP until 30.06.2027."""
-        start, end = date(2025, 1, 1), date(2027, 6, 30)
+    def submit_extension(self, form: str = EXTENSION_FORM, end: date = date(2027, 6, 30)) -> str:
+        """The form Forlengelse, for an employee in SAP (temporary since 2025) until `end`."""
+        start = date(2025, 1, 1)
         self.sap.add_employee(Employee(ansattnummer="05001234", startdato=start, sluttdato=end))
         return self.submit(form, "Forlengelse")
 

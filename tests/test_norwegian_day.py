@@ -4,10 +4,11 @@ already on that date (UTC+1 in winter, UTC+2 in summer)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Self
 
 import pytest
+from stdnum.no import fodselsnummer
 from temporalio.client import WorkflowHandle
 from temporalio.testing import ActivityEnvironment
 
@@ -15,10 +16,11 @@ import activities.topdesk
 from activities.topdesk import CaseRef, TopdeskActivities
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
-from domain.calendar_day import NaiveMoment, norwegian_day
+from domain.calendar_day import OSLO, NaiveMoment, norwegian_day
 from domain.cases import WaitState
 from domain.employment import Employment
 from domain.extension import late_decision_warning
+from domain.forms import format_date
 from domain.identifiers import SEALED, InvalidIdentifier, national_id, sealed_kinds
 from tests.harness import Harness, form_without
 from workers.settings import Settings
@@ -104,24 +106,60 @@ def test_the_case_snapshot_seals_a_fodselsnummer_born_today_in_norway(
 
 
 # -- the workflows, on the time-skipping server at 23:30 UTC on the eve -----------------------
-
-# 30.05.2027 is one month before 30.06.2027, the end date of `Harness.submit_extension`'s
-# employee (temporary since 2025): a decision then is in time, one on 31.05 is late.
-IN_TIME_LATE_EVENING = datetime(2027, 5, 30, 21, 30, tzinfo=UTC)  # 23:30 on 30.05 in Oslo
-LATE_AFTER_MIDNIGHT = datetime(2027, 5, 30, 23, 30, tzinfo=UTC)  # 01:30 on 31.05 in Oslo
+# The server's clock starts at the real date and only skips forward, so each moment is taken a
+# few days ahead of it: the tests mean the same whatever day they run on.
 
 
-async def _extension_at(h: Harness, moment: datetime) -> tuple[WorkflowHandle, list[str]]:
-    """The extension decided at `moment`, waiting for the manager, and its warnings."""
+async def _days_ahead(h: Harness, days: int) -> date:
+    """The Norwegian day `days` after the test server's."""
+    return norwegian_day(await h.env.get_current_time()) + timedelta(days=days)
+
+
+def _eve(day: date) -> datetime:
+    """23:30 UTC the evening before `day`: already `day` in Norway, in winter and in summer."""
+    return datetime.combine(day - timedelta(days=1), time(23, 30), tzinfo=UTC)
+
+
+async def _notice(h: Harness) -> tuple[date, date]:
+    """The last day an extension decision is in time, a few days ahead, and the end date one
+    month after it of `Harness.submit_extension`'s employee (temporary since 2025): a decision
+    on the first day is in time, one on the next day is late."""
+    in_time = await _days_ahead(h, 3)
+    while in_time.day > 28:  # a day every month has, so "one month before" is plain
+        in_time += timedelta(days=1)
+    years, month = divmod(in_time.month, 12)  # the month after, January after December
+    return in_time, date(in_time.year + years, month + 1, in_time.day)
+
+
+def _late_evening(day: date) -> datetime:
+    """22:30 in Oslo (20:30 or 21:30 UTC) on `day`: still `day` in Norway and in UTC."""
+    return datetime.combine(day, time(22, 30), tzinfo=OSLO)
+
+
+def _national_id_born(day: date) -> str:
+    """A valid fødselsnummer born on `day` (individnummer from 500: the 2000s)."""
+    for individual in range(512, 1000):
+        base = f"{day:%d%m%y}{individual:03d}"
+        check = fodselsnummer.calc_check_digit1(base)
+        if len(check) == 1 and len(last := fodselsnummer.calc_check_digit2(base + check)) == 1:
+            return base + check + last
+    raise AssertionError(f"no fødselsnummer for {day}")
+
+
+async def _extension_at(
+    h: Harness, moment: datetime, end: date
+) -> tuple[WorkflowHandle, list[str]]:
+    """The extension of an employee ending `end` decided at `moment`, waiting for the manager,
+    and its warnings."""
     await h.env_sleep(moment - await h.env.get_current_time())
-    number = h.submit_extension()
+    number = h.submit_extension(end=end)
     handle = await h.start_extension(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     return handle, [reply for reply in h.replies(number) if reply.startswith("Merk")]
 
 
-async def _extension_warnings_at(h: Harness, moment: datetime) -> list[str]:
-    return (await _extension_at(h, moment))[1]
+async def _extension_warnings_at(h: Harness, moment: datetime, end: date) -> list[str]:
+    return (await _extension_at(h, moment, end))[1]
 
 
 async def _patches(handle: WorkflowHandle) -> list[str]:
@@ -137,21 +175,25 @@ async def _patches(handle: WorkflowHandle) -> list[str]:
 
 
 async def test_an_extension_decided_late_on_the_last_evening_in_time_warns_nobody(h: Harness):
-    assert await _extension_warnings_at(h, IN_TIME_LATE_EVENING) == []
+    in_time, end = await _notice(h)
+    assert await _extension_warnings_at(h, _late_evening(in_time), end) == []
 
 
 async def test_an_extension_decided_after_norwegian_midnight_warns_the_unit(h: Harness):
-    [warning] = await _extension_warnings_at(h, LATE_AFTER_MIDNIGHT)
-    assert "30.06.2027" in warning
+    in_time, end = await _notice(h)
+    [warning] = await _extension_warnings_at(h, _eve(in_time + timedelta(days=1)), end)
+    assert format_date(end) in warning
 
 
 async def test_a_new_hire_born_today_in_norway_is_registered_at_half_past_eleven_utc(
     h: Harness,
 ):
     """The snapshot's seal runs on the worker's own clock, which the test server does not move:
-    it leaves this number in clear, and the workflow's own "today" decides."""
-    await h.env_sleep(EVE_IN_WINTER - await h.env.get_current_time())
-    form = form_without("Fødselsnummer", extra=f"Fødselsnummer: {BORN_15_JAN_2027}")
+    it leaves this number (born a few days after the real date) in clear, and the workflow's own
+    "today" decides."""
+    born = await _days_ahead(h, 3)
+    await h.env_sleep(_eve(born) - await h.env.get_current_time())
+    form = form_without("Fødselsnummer", extra=f"Fødselsnummer: {_national_id_born(born)}")
     handle = await h.start(h.submit(form))
     past_the_check = {WaitState.AWAITING_CALLER, WaitState.AWAITING_APPROVAL}
     progress = await h.wait_progress(
@@ -165,7 +207,8 @@ async def test_a_new_hire_born_today_in_norway_is_registered_at_half_past_eleven
 async def test_only_a_case_that_meets_norwegian_midnight_carries_the_patch(h: Harness):
     """Cases started before judged the UTC day; the patch that changes it is asked only when
     the two days differ, so the other histories stay as they were."""
-    in_time, _ = await _extension_at(h, IN_TIME_LATE_EVENING)
-    assert versions.NORWEGIAN_TODAY not in await _patches(in_time)
-    after_midnight, _ = await _extension_at(h, LATE_AFTER_MIDNIGHT)
+    in_time, end = await _notice(h)
+    in_time_handle, _ = await _extension_at(h, _late_evening(in_time), end)
+    assert versions.NORWEGIAN_TODAY not in await _patches(in_time_handle)
+    after_midnight, _ = await _extension_at(h, _eve(in_time + timedelta(days=1)), end)
     assert versions.NORWEGIAN_TODAY in await _patches(after_midnight)
