@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from domain.calendar_day import OSLO
 from domain.sla import COUNTED_FROM_DUE, SlaClock
+from domain.summer import SummerPeriod
 
 
 class TopdeskStatus(StrEnum):
@@ -39,6 +40,7 @@ class WaitState(StrEnum):
     # A resignation or full pension whose final settlement (a child workflow on the same case)
     # now carries the case: the child shows the wait; the parent only waits for it.
     HANDED_OVER = "handed_over"
+    NEEDS_OPERATOR = "needs_operator"  # a system refused a step for good: a person decides
     DONE = "done"
 
 
@@ -52,6 +54,7 @@ STATE_TEXT: dict[WaitState, str] = {
     WaitState.AWAITING_APPROVAL: "venter på leders godkjenning",
     WaitState.AWAITING_PAYROLL: "venter på lønnskjøringen",
     WaitState.HANDED_OVER: "overlatt til sluttoppgjøret",
+    WaitState.NEEDS_OPERATOR: "venter på saksbehandler",
     WaitState.DONE: "fullført",
 }
 
@@ -69,6 +72,7 @@ TOPDESK_STATUS_OF: dict[WaitState, TopdeskStatus] = {
     WaitState.AWAITING_APPROVAL: TopdeskStatus.IN_PROGRESS,
     WaitState.AWAITING_PAYROLL: TopdeskStatus.ON_HOLD,
     WaitState.HANDED_OVER: TopdeskStatus.IN_PROGRESS,  # as WORKING was, until the child writes
+    WaitState.NEEDS_OPERATOR: TopdeskStatus.IN_PROGRESS,  # not written: TOPdesk may refuse
     WaitState.DONE: TopdeskStatus.COMPLETED,
 }
 
@@ -92,6 +96,7 @@ class CaseOutcome(StrEnum):
     CLOSED_WITHOUT_REPLY = "closed_without_reply"
     NOT_APPLICABLE = "not_applicable"  # the case is not a form of this process
     WITHDRAWN = "withdrawn"  # the caller closed the case
+    ENDED_BY_OPERATOR = "ended_by_operator"  # a system refused a step; a person ended the case
 
 
 class CaseTimings(BaseModel):
@@ -107,6 +112,9 @@ class CaseTimings(BaseModel):
     approval_poll_every: timedelta = timedelta(days=1)
     approval_reminder_after: timedelta = timedelta(days=7)
     escalation_every: timedelta = timedelta(days=5)
+    # The summer rule (seed 002, `domain/summer.py`): in this period a wait for the caller shows
+    # "På vent" and never closes. None: off (the input's default; the intake sets the period).
+    summer: SummerPeriod | None = None
 
 
 class OperatorAction(BaseModel):
@@ -211,14 +219,21 @@ def answer_deadline(asked: datetime, period: timedelta) -> datetime:
     return datetime.combine(last_day, time.max, tzinfo=OSLO)
 
 
-def ask_caller(problems: list[str], answer_by: datetime) -> str:
-    """The reply that moves a case to "Venter på bruker": every problem, and the deadline."""
+def question(problems: list[str]) -> str:
+    """What the caller is asked, with or without a last day to answer: every problem."""
     lines = "\n".join(f"- {problem}" for problem in problems)
     return (
         "Hei!\nVi trenger mer informasjon før vi kan behandle saken:\n"
         f"{lines}\n"
         "Svar i saken med én linje per felt, for eksempel «Kontonummer: 1234 56 78901». "
-        f"Får vi ikke svar innen {answer_by.astimezone(OSLO):%d.%m.%Y}, lukkes saken."
+    )
+
+
+def ask_caller(problems: list[str], answer_by: datetime) -> str:
+    """The reply that moves a case to "Venter på bruker": every problem, and the deadline."""
+    return (
+        question(problems)
+        + f"Får vi ikke svar innen {answer_by.astimezone(OSLO):%d.%m.%Y}, lukkes saken."
     )
 
 

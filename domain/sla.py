@@ -163,17 +163,19 @@ def expires_at(clock: SlaClock, target: SlaTarget) -> datetime | None:
 
 
 # How long a case may stay in a wait state before the radar calls it stuck, in working days.
-# States that wait for a date of their own (on hold until the resume date, the payroll run)
-# count from that date (`DueDate`): they are stuck only when the date has passed and the case
-# has not moved. The others count from when the state was entered (`WaitingSince`).
+# States that wait for a date of their own (on hold until the resume date, the payroll run, the
+# caller's last day to answer, or the summer's end: `domain/summer.py`) count from that date
+# (`DueDate`): they are stuck only when the date has passed and the case has not moved. The
+# others count from when the state was entered (`WaitingSince`).
 DEFAULT_WAIT_LIMITS: dict[str, float] = {
     "working": 2,
-    "awaiting_caller": 9,
+    "awaiting_caller": 2,
     "awaiting_approval": 5,
     "on_hold": 2,
     "awaiting_payroll": 2,
+    "needs_operator": 1,
 }
-COUNTED_FROM_DUE = frozenset({"on_hold", "awaiting_payroll"})
+COUNTED_FROM_DUE = frozenset({"on_hold", "awaiting_payroll", "awaiting_caller"})
 
 
 def wait_reference(state: str, since: datetime, due: datetime | None) -> datetime:

@@ -22,6 +22,7 @@ STATE_COLOURS = {
     WaitState.AWAITING_APPROVAL: "#66ccee",
     WaitState.AWAITING_PAYROLL: "#aa3377",
     WaitState.HANDED_OVER: "#999933",
+    WaitState.NEEDS_OPERATOR: "#882255",
     WaitState.DONE: "#bbbbbb",
 }
 

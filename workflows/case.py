@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         TopdeskActivities,
     )
     from domain.cases import (
-        CLOSED_WITHOUT_REPLY,
         ESCALATION_LADDER,
         TOPDESK_STATUS_OF,
         CaseEvent,
@@ -33,18 +32,18 @@ with workflow.unsafe.imports_passed_through():
         CaseTimings,
         TopdeskStatus,
         WaitState,
-        answer_deadline,
-        ask_caller,
         case_details,
         escalation_note,
-        remind_caller,
         rungs_due,
         withdrawn_note,
     )
     from domain.sla import SlaClock, clock_in
     from workflows import search_attributes as sa
     from workflows import versions
+from workflows.caller_wait import wait_for_caller
+from workflows.case_closed import CaseClosed
 from workflows.handoff import hand_off, left_unseen, unrouted_note
+from workflows.operator_wait import OperatorWait
 from workflows.refusals import refused
 from workflows.withdrawal import Withdrawable
 
@@ -56,15 +55,7 @@ TOPDESK_RETRY = RetryPolicy(
 TOPDESK_TIMEOUT = timedelta(minutes=2)
 
 
-class CaseClosed(Exception):
-    """The case ended before the routine could finish; `outcome` says how."""
-
-    def __init__(self, outcome: CaseOutcome) -> None:
-        super().__init__(outcome.value)
-        self.outcome = outcome
-
-
-class CaseConversation(Withdrawable):
+class CaseConversation(Withdrawable, OperatorWait):
     """State and steps of one case; the owning workflow forwards its signals here. What a
     withdrawal takes back is `workflows/withdrawal.py`."""
 
@@ -109,14 +100,15 @@ class CaseConversation(Withdrawable):
     async def hold(self, reply: str, state: WaitState, detail: str, until: datetime) -> None:
         """Put the case on hold ("På vent"), telling the caller why and until when: seed 000
         requires both whenever a case waits for something other than the caller."""
-        self._set_progress(state, detail, until)
-        await self.write(
-            CaseWrite(
-                case_number=self.case_number,
-                reply=reply,
-                status=TOPDESK_STATUS_OF[state],
-            )
-        )
+        await self.tell(reply, TOPDESK_STATUS_OF[state], state, detail, until)
+
+    async def tell(
+        self, reply: str, status: TopdeskStatus, state: WaitState, detail: str, due: datetime
+    ) -> None:
+        """Enter a wait state and tell the caller so, in one write with `status` (which is not
+        always the state's own: a summer wait for the caller shows "På vent")."""
+        self._set_progress(state, detail, due)
+        await self.write(CaseWrite(case_number=self.case_number, reply=reply, status=status))
 
     async def acknowledge(self, reply: str) -> None:
         """Tell the caller the case is received and being worked on (seed 000, "Brukerstøtte")."""
@@ -153,12 +145,16 @@ class CaseConversation(Withdrawable):
     async def read(self) -> CaseSnapshot:
         """Read the case as it is now; every event before this read is thereby handled."""
         self.unread_events = 0
-        snapshot = await workflow.execute_activity_method(
-            TopdeskActivities.read_case,
-            CaseRef(case_number=self.case_number),
-            start_to_close_timeout=TOPDESK_TIMEOUT,
-            retry_policy=TOPDESK_RETRY,
-            summary=f"TOPdesk: les sak {self.case_number}",
+        summary = f"TOPdesk: les sak {self.case_number}"
+        snapshot = await self.or_operator(
+            summary,
+            lambda: workflow.execute_activity_method(
+                TopdeskActivities.read_case,
+                CaseRef(case_number=self.case_number),
+                start_to_close_timeout=TOPDESK_TIMEOUT,
+                retry_policy=TOPDESK_RETRY,
+                summary=summary,
+            ),
         )
         self.topdesk_status = snapshot.status
         first, self._read_before = not self._read_before, True
@@ -188,12 +184,16 @@ class CaseConversation(Withdrawable):
         """Write to the case; a status change on a case the caller has closed meanwhile ends
         the routine as withdrawn (the activity refuses to reopen it)."""
         try:
-            written = await workflow.execute_activity_method(
-                TopdeskActivities.write_case,
-                write,
-                start_to_close_timeout=TOPDESK_TIMEOUT,
-                retry_policy=TOPDESK_RETRY,
-                summary=write_summary(write),
+            written = await self.or_operator(
+                write_summary(write),
+                lambda: workflow.execute_activity_method(
+                    TopdeskActivities.write_case,
+                    write,
+                    start_to_close_timeout=TOPDESK_TIMEOUT,
+                    retry_policy=TOPDESK_RETRY,
+                    summary=write_summary(write),
+                ),
+                handled=(CASE_CLOSED,),
             )
         except ActivityError as error:
             if refused(error, CASE_CLOSED) is None:
@@ -222,32 +222,10 @@ class CaseConversation(Withdrawable):
         return True
 
     async def ask_caller(self, problems: list[str]) -> None:
-        """Ask the caller, then wait for the answer; remind once, and close after the last day.
-
-        Returns when the caller has replied after being asked (what they wrote before is in the
-        case text, and is read again, but is no answer). Raises CaseClosed if no answer came.
-        """
-        deadline = answer_deadline(workflow.now(), self.timings.caller_gives_up_after)
-        self.unread_events = 0
-        self._set_progress(WaitState.AWAITING_CALLER, "; ".join(problems), deadline)
-        await self.write(
-            CaseWrite(
-                case_number=self.case_number,
-                reply=ask_caller(problems, deadline),
-                status=TopdeskStatus.AWAITING_CALLER,
-            )
-        )
-        if await self.wait_for(
-            self._has_unread, self.timings.caller_reminder_after, "påminnelse til innmelder"
-        ):
-            return
-        await self.reply(remind_caller(deadline))
-        if await self.wait_for(self._has_unread, deadline - workflow.now(), "siste svarfrist"):
-            return
-        await self.close(CLOSED_WITHOUT_REPLY, outcome=CaseOutcome.CLOSED_WITHOUT_REPLY)
-
-    def _has_unread(self) -> bool:
-        return self.unread_events > 0
+        """Ask the caller, then wait for the answer: remind once and close after the last day,
+        or in summer wait on hold (`workflows/caller_wait.py`). Returns when the caller has
+        replied after being asked; raises CaseClosed if no answer came."""
+        await wait_for_caller(self, problems)
 
     async def escalate_if_overdue(self, waited: timedelta, limit: timedelta, why: str) -> None:
         """Climb the service agreement's escalation ladder by one rung when the wait has run
@@ -297,7 +275,9 @@ class CaseConversation(Withdrawable):
         closed the case a moment before: the outcome then goes to the case handler as a note."""
         try:
             await self.complete(reply)
-        except CaseClosed:
+        except CaseClosed as closed:
+            if closed.outcome is CaseOutcome.ENDED_BY_OPERATOR:
+                return  # the routine was done; a person completes the case
             await self.note("Saken var lukket av innmelder da den ble ferdig. Utfallet: " + reply)
             self._set_progress(WaitState.DONE, "fullført", None)
 

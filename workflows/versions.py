@@ -26,6 +26,9 @@ SETTLEMENT_END_DATE_MOVE = "settlement-end-date-move"
 EXTENSION_END_DATE_MOVE = "extension-end-date-move"
 EXTENSION_CONFIRMATION = "extension-confirmation"
 NORWEGIAN_TODAY = "norwegian-today"
+SUMMER_RULE = "summer-rule"
+NEEDS_OPERATOR = "needs-operator"
+UNCHANGED_AFTER_REJECTION = "unchanged-after-rejection"
 
 
 def escalates_undecided_manager() -> bool:
@@ -84,6 +87,25 @@ def extension_follows_end_date() -> bool:
 def extension_confirms() -> bool:
     """The employee gets the standard confirmation letter once the extension is approved."""
     return workflow.patched(EXTENSION_CONFIRMATION)
+
+
+def waits_for_operator() -> bool:
+    """A system's refusal in the middle of a case waits for an operator (`needs_operator`);
+    cases started before failed there. Asked only when a refusal comes."""
+    return workflow.patched(NEEDS_OPERATOR)
+
+
+def asks_again_when_unchanged() -> bool:
+    """A reply to the manager's rejection that changes nothing registered is asked again;
+    cases started before registered it again. Asked only when a reply changed nothing."""
+    return workflow.patched(UNCHANGED_AFTER_REJECTION)
+
+
+def waits_through_summer() -> bool:
+    """A wait for the caller that the summer period touches shows "På vent" in the period and
+    never closes (seed 002); cases asked before ran to their last day and closed. Asked only
+    for a wait the period touches, so other cases carry no marker."""
+    return workflow.patched(SUMMER_RULE)
 
 
 def today() -> date:
