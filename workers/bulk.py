@@ -4,6 +4,10 @@ Every action on a case is recorded in that case's own history before it is done:
 `operator_action` (who, what, why) comes first, then the action, from a client whose identity
 names the operator. A single-case action is the same with `--query "CaseNumber='I..'"`.
 
+A case waiting for an operator (`needs_operator`: a system refused a step for good) waits for
+exactly this: `retry` runs the refused step again and `cancel` ends the case, both by the
+`operator_action` signal alone (the case acts on it itself).
+
 Each case is first looked at (`plan`), which reads and changes nothing; `--dry-run` stops
 there. Whatever happens to one case, the others are still tried, and each gets its outcome.
 """
@@ -31,11 +35,12 @@ from temporalio.client import (
 from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.cases import OperatorAction
+from domain.cases import OperatorAction, WaitState
 from workers.case_index import CaseRow, list_cases
 from workers.cases import OPERATOR_ACTION
 from workers.settings import Settings
 from workers.temporal import connect
+from workflows.search_attributes import WAIT_STATE
 
 RESTARTABLE = (
     WorkflowExecutionStatus.FAILED,
@@ -87,7 +92,7 @@ class _Plan(BaseModel):
     """What one case would get: `restart` a closed run, `reset` pending activities, or the
     plain action; `skip` says why nothing."""
 
-    do: Literal["signal", "cancel", "restart", "reset", "skip"]
+    do: Literal["signal", "cancel", "restart", "reset", "operator", "skip"]
     detail: str
     activity_ids: list[str] = []
 
@@ -148,6 +153,10 @@ async def _plan(client: Client, row: CaseRow, action: Action) -> _Plan:
     run = client.get_workflow_handle(row.workflow_id, run_id=row.run_id)
     described = await run.describe()
     status = described.status
+    if _needs_operator(described) and action in (Action.RETRY, Action.CANCEL):
+        # the case waits for this very decision: the operator_action is the retry or the end
+        what = "run the refused step again" if action is Action.RETRY else "end the case"
+        return _Plan(do="operator", detail=what)
     if action is Action.RETRY:
         return await _plan_retry(client, run, described)
     if status is not WorkflowExecutionStatus.RUNNING:
@@ -158,6 +167,13 @@ async def _plan(client: Client, row: CaseRow, action: Action) -> _Plan:
     if action is Action.SIGNAL:
         return _Plan(do="signal", detail="signal")
     return _Plan(do="cancel", detail="cancel")
+
+
+def _needs_operator(described: WorkflowExecutionDescription) -> bool:
+    """A running case waiting for an operator after a system refused a step for good."""
+    state = described.typed_search_attributes.get(WAIT_STATE)
+    running = described.status is WorkflowExecutionStatus.RUNNING
+    return running and state == WaitState.NEEDS_OPERATOR.value
 
 
 async def _plan_retry(
@@ -202,6 +218,8 @@ async def _act(client: Client, row: CaseRow, request: Request, plan: _Plan) -> D
         new_run = await _restart(client, run, action)
         return "ok", f"started again as run {new_run}"
     await run.signal(OPERATOR_ACTION, action)
+    if plan.do == "operator":
+        return "ok", plan.detail
     if plan.do == "signal":
         assert request.signal_name is not None
         args = [] if request.signal_input is None else [request.signal_input]

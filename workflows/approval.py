@@ -83,6 +83,14 @@ SYSTEM_NAMES = {"sap": "SAP", "spk": "SPK", "archive": "ePhorte", "portal": "DFÃ
 sap = dfo  # reads right where SAP is called
 
 
+async def dfo_step(
+    case: CaseConversation, activity: Callable[[Any, Request], Result], request: Request
+) -> Result:
+    """A DFÃ˜ call whose refusal the routine does not act on: the refusal waits for an operator
+    (`needs_operator`, workflows/operator_wait.py) instead of failing the case."""
+    return await case.or_operator(activity_summary(activity), lambda: dfo(activity, request))
+
+
 async def send_letter(step: str, kind: LetterKind, fields: LetterFields) -> Filed:
     """Send a standard letter, dated today in Norway, and file it in the personnel file; once per
     `step` of this workflow (a step that may repeat carries its count)."""
@@ -142,7 +150,8 @@ class ManagerApproval:
             if self.case.unread_events > 0:
                 registration = await caller_wrote(registration)
             self.hints = 0
-            registration = await sap(
+            registration = await dfo_step(
+                self.case,
                 PayrollActivities.approval_status,
                 RegistrationRef(registration_id=registration.registration_id),
             )

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows import versions
     from workflows.case import CaseConversation
+    from workflows.operator_wait import WAITS_FOR_OPERATOR
     from workflows.refusals import final_reason
 
 
@@ -49,6 +50,7 @@ class CaseWorkflow:
             return
         if not self.case.first_time(flag.event_id) or self.handed_over():
             return
+        WAITS_FOR_OPERATOR.set(False)  # this handler's own task: a refusal here is logged
         try:
             await answer_radar(self.case, flag)
         except ActivityError as error:  # TOPdesk refused the note: the routine goes on

@@ -55,9 +55,9 @@ with workflow.unsafe.imports_passed_through():
         WAITING_FOR_MANAGER,
         ApprovedCaseWorkflow,
         ManagerApproval,
+        dfo_step,
         registered,
         registered_or_asked,
-        sap,
         withdrawable,
     )
     from workflows.case import CaseClosed, CaseConversation
@@ -179,7 +179,8 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             return False
         # One key per move: moving back to an earlier date is a new change, not a repeat.
         self.state.start_date_moves += 1
-        self.state.registration = await sap(
+        self.state.registration = await dfo_step(
+            self.case,
             PayrollActivities.update_start_date,
             UpdateStartDate(
                 idempotency_key=idempotency_key("start-date", self.state.start_date_moves),

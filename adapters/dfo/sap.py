@@ -34,7 +34,7 @@ class SapStub:
     """SAP's registration forms, durable in one SQLite file shared by every process using it."""
 
     def __init__(self, path: Path) -> None:
-        self.store = StubStore(path, tables.SCHEMA)
+        self.store = StubStore(path, tables.SCHEMA, refusal=_refused)
 
     # -- the port ------------------------------------------------------------------------
 
@@ -318,6 +318,10 @@ class SapStub:
     def settlements(self) -> list[Settlement]:
         with self.store.transaction() as db:
             return tables.settlements(db)
+
+
+def _refused() -> PayrollRejected:
+    return PayrollRejected("SAP avviste forespørselen.")
 
 
 def _person_key(national_id: str) -> str:

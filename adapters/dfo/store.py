@@ -11,14 +11,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 
-FaultKind = Literal["unavailable", "latency"]
+# `refused`: the next calls are refused for good, as the system's business answer (a stub that
+# names its refusal, `StubStore(..., refusal=...)`), until the faults are cleared.
+FaultKind = Literal["unavailable", "latency", "refused"]
 Result = TypeVar("Result", bound=BaseModel)
 
 _SCHEMA = """
@@ -32,8 +34,11 @@ create table if not exists faults (
 class StubStore:
     """One SQLite file: the stub's own tables (its `schema`), idempotency answers and faults."""
 
-    def __init__(self, path: Path, schema: str) -> None:
+    def __init__(
+        self, path: Path, schema: str, refusal: Callable[[], Exception] | None = None
+    ) -> None:
         self.path = path
+        self.refusal = refusal
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         with self.transaction() as db:
@@ -62,7 +67,8 @@ class StubStore:
         return result
 
     def inject_fault(self, kind: FaultKind, times: int = 1, seconds: float = 0.0) -> None:
-        """Make the next `times` calls fail as unavailable, or answer `seconds` late."""
+        """Make the next `times` calls fail as unavailable, be refused, or answer `seconds`
+        late."""
         with self.transaction() as db:
             db.execute(
                 "insert into faults (kind, remaining, seconds) values (?, ?, ?)",
@@ -75,7 +81,8 @@ class StubStore:
             db.execute("delete from faults")
 
     def suffer_faults(self, unavailable: Exception) -> None:
-        """Apply the oldest pending fault, if any: sleep, or raise `unavailable`."""
+        """Apply the oldest pending fault, if any: sleep, raise the stub's refusal, or raise
+        `unavailable`."""
         with self.transaction() as db:
             row = db.execute(
                 "select seq, kind, seconds from faults where remaining > 0 order by seq limit 1"
@@ -86,4 +93,6 @@ class StubStore:
         if row[1] == "latency":
             time.sleep(row[2])
             return
+        if row[1] == "refused" and self.refusal is not None:
+            raise self.refusal()
         raise unavailable

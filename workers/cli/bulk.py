@@ -69,7 +69,8 @@ def cancel(
     dry_run: DryRun = False,
     as_json: AsJson = False,
 ) -> int:
-    """Cancel each selected case's workflow."""
+    """Cancel each selected case's workflow; a case waiting for an operator (needs_operator)
+    ends itself."""
     return _bulk(ctx, "cancel", query, reason, operator, dry_run, as_json)
 
 
@@ -82,7 +83,8 @@ def retry(
     dry_run: DryRun = False,
     as_json: AsJson = False,
 ) -> int:
-    """Start failed cases again; retry the failed activities of running ones now."""
+    """Start failed cases again; retry the failed activities of running ones now; a case waiting
+    for an operator (needs_operator) runs its refused step again."""
     return _bulk(ctx, "retry", query, reason, operator, dry_run, as_json)
 
 

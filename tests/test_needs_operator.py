@@ -1,0 +1,159 @@
+"""A business refusal in the middle of a case (issue 13 item 9): SAP refusing a move, TOPdesk's
+403 on a write. The case waits in `needs_operator` with a note to the case handler, instead of
+failing with no word; `saksflyt bulk retry` runs the refused step again, `bulk cancel` ends the
+case."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+
+from adapters.topdesk.simulator.config import FaultRule
+from domain.cases import CaseOutcome, OperatorAction, WaitState
+from tests.eventually import eventually
+from tests.harness import Harness
+from tests.test_bulk import bulk_args, events, signalled
+from tests.test_cases_cli import listed, run_cli, settings
+from workers.settings import Settings
+from workflows.new_hire import NewHireWorkflow
+
+__all__ = ["settings"]  # the fixture, test_cases_cli's: pytest finds it by its name here
+
+NEEDS_OPERATOR = "WaitState='needs_operator'"
+TOPDESK_REFUSES_WRITES = FaultRule(kind="status", method="PATCH", status=403, times=None)
+
+
+async def bulk(
+    settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """`saksflyt bulk ... --json`; the worker in this process may log meanwhile (the case acts
+    at once on the operator's signal), so the JSON is what starts at a line's "["."""
+    code, out = await run_cli(settings, capsys, *bulk_args(*argv))
+    return code, json.loads(out[out.index("\n[") + 1 :] if not out.startswith("[") else out)
+
+
+def needs_operator(progress) -> bool:  # type: ignore[no-untyped-def]
+    return progress.state is WaitState.NEEDS_OPERATOR
+
+
+async def move_refused(h: Harness) -> tuple[str, WorkflowHandle]:
+    """A new hire waits for the manager; the caller moves the start date, and SAP refuses the
+    move for good (the registration locked, say): the case waits for an operator."""
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    h.sap.inject_fault("refused", times=1000)  # until cleared
+    await h.reply(handle, number, "Startdato: 15.03.2027")
+    progress = await h.wait_progress(handle, needs_operator, "the case waiting for an operator")
+    assert "update_start_date" in progress.detail
+    return number, handle
+
+
+async def test_sap_refusing_a_move_waits_for_an_operator_and_bulk_retry_carries_it_on(
+    dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str]
+):
+    h = dev_h
+    number, handle = await move_refused(h)
+    [note] = [n for n in h.notes(number) if "avvist" in n]
+    assert "SAP avviste forespørselen" in note and "saksflyt bulk retry" in note
+    assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+    await listed(h.client, NEEDS_OPERATOR, lambda rows: len(rows) == 1, "the case needs_operator")
+
+    h.sap.store.clear_faults()  # the handler has the registration unlocked in SAP
+    code, [outcome] = await bulk(
+        settings, capsys, "retry", "--query", NEEDS_OPERATOR, "--reason", "låst opp i SAP"
+    )
+
+    assert code == 0 and (outcome["result"], outcome["detail"]) == (
+        "ok",
+        "run the refused step again",
+    )
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    [registration] = h.sap.registrations()
+    assert registration.startdato == date(2027, 3, 15)
+    await h.decide(handle)
+    result = await handle.result()
+    assert result.outcome is CaseOutcome.REGISTERED
+
+
+async def test_bulk_cancel_ends_a_case_that_waits_for_an_operator(
+    dev_h: Harness, settings: Settings, capsys: pytest.CaptureFixture[str]
+):
+    h = dev_h
+    number, handle = await move_refused(h)
+    await listed(h.client, NEEDS_OPERATOR, lambda rows: len(rows) == 1, "the case needs_operator")
+
+    code, [outcome] = await bulk(
+        settings, capsys, "cancel", "--query", NEEDS_OPERATOR, "--reason", "føres manuelt"
+    )
+
+    assert code == 0 and (outcome["result"], outcome["detail"]) == ("ok", "end the case")
+    result = await handle.result()
+    assert result.outcome is CaseOutcome.ENDED_BY_OPERATOR
+    assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+    assert (await handle.query(NewHireWorkflow.progress)).state is WaitState.DONE
+    assert any("avsluttet i saksflyt" in n and "føres manuelt" in n for n in h.notes(number))
+    assert len(h.sap.registrations()) == 1  # nothing registered after the refusal
+
+
+async def test_topdesk_refusing_a_write_waits_for_an_operator_without_a_note(h: Harness):
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    notes = len(h.notes(number))
+    h.simulator.inject_fault(TOPDESK_REFUSES_WRITES)  # the case archived, read-only
+
+    await h.decide(handle)  # approved: the case would be completed now
+
+    await h.wait_progress(handle, needs_operator, "the case waiting for an operator")
+    assert len(h.notes(number)) == notes  # TOPdesk refused the note too: the state says it
+    assert h.status(number) != "Fullført"
+
+    h.simulator.clear_faults()
+    await operator(handle, "retry")
+    result = await handle.result()
+    assert result.outcome is CaseOutcome.REGISTERED
+    assert h.status(number) == "Fullført"
+
+
+async def test_another_signal_does_not_end_the_wait(h: Harness):
+    """Only retry and cancel decide: the wait goes on after any other operator action."""
+    number = h.submit()
+    handle = await h.start(number)
+    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+    h.simulator.inject_fault(TOPDESK_REFUSES_WRITES)
+    await h.decide(handle)
+    await h.wait_progress(handle, needs_operator, "the case waiting for an operator")
+
+    await operator(handle, "signal")
+    await eventually(lambda: handled_signals(handle, 1), "the signal handled")
+
+    assert (await handle.query(NewHireWorkflow.progress)).state is WaitState.NEEDS_OPERATOR
+    h.simulator.clear_faults()
+    await operator(handle, "cancel")
+    assert (await handle.result()).outcome is CaseOutcome.REGISTERED  # done but for the reply
+    assert any("avsluttet i saksflyt" in n for n in h.notes(number))
+
+
+async def operator(handle: WorkflowHandle, action: str) -> None:
+    """What `saksflyt bulk` sends a case waiting for an operator."""
+    await handle.signal(
+        NewHireWorkflow.operator_action,
+        OperatorAction(event_id=str(uuid.uuid4()), operator="ola", action=action, reason="testen"),
+    )
+
+
+async def handled_signals(handle: WorkflowHandle, count: int) -> bool:
+    """The workflow has `count` operator actions and has run a workflow task since the last."""
+    history = await events(handle)
+    last = signalled(history, "operator_action")[count - 1 :]
+    done = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    return bool(last) and any(
+        e.event_type == done and e.event_id > last[0].event_id for e in history
+    )
