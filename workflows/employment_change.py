@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         Approval,
         CaseOutcome,
         WaitState,
-        manager_rejected_problem,
         unknown_employee_problem,
     )
     from domain.employment import Employment
@@ -79,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case import CaseClosed, CaseConversation
     from workflows.idempotency import idempotency_key
+    from workflows.rejection import Rejection
 
 
 class FormChanged(Exception):
@@ -93,6 +93,7 @@ class EmploymentChangeWorkflow(ApprovedCaseWorkflow):
             EMPLOYMENT_CHANGE.name, EMPLOYMENT_CHANGE.category, input.case_number, input.timings
         )
         self.approval = ManagerApproval(self.case)
+        self.rejection = Rejection(self.case)
         self.calendar = input.calendar
         self.attempts = 0
         self.form: EmploymentChangeForm | None = None
@@ -126,6 +127,8 @@ class EmploymentChangeWorkflow(ApprovedCaseWorkflow):
         approved it."""
         while True:
             form, now = await self._checked_form()
+            if await self.rejection.unchanged(form.change()):
+                continue
             registration = await self._register(form, now)
             if registration is None:
                 continue
@@ -141,7 +144,7 @@ class EmploymentChangeWorkflow(ApprovedCaseWorkflow):
             self.case.settled(registered(decided.registration_id))
             if decided.approval is Approval.APPROVED:
                 return form, decided
-            await self.case.ask_caller([manager_rejected_problem(decided.reason)])
+            await self.rejection.ask(form.change(), decided.reason)
 
     async def _checked_form(self) -> tuple[EmploymentChangeForm, Employment]:
         """A valid form for an employee SAP knows; the caller is asked for what is wrong, and

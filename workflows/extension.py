@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         Approval,
         CaseOutcome,
         WaitState,
-        manager_rejected_problem,
         payroll_refused_problem,
         unknown_employee_problem,
     )
@@ -74,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case import CaseClosed, CaseConversation
     from workflows.idempotency import idempotency_key
+    from workflows.rejection import Rejection
 
 
 @dataclass
@@ -93,6 +93,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             EXTENSION.name, EXTENSION.category, input.case_number, input.timings
         )
         self.approval = ManagerApproval(self.case)
+        self.rejection = Rejection(self.case)
         self.state = ExtensionState()
 
     @workflow.run
@@ -121,6 +122,8 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             if not versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             form = self.state.form = await self._checked_form()
+            if await self.rejection.unchanged((form.employee_number, form.new_end_date)):
+                continue
             problems = await self._employment_problems(form)
             if problems:
                 await self.case.ask_caller(problems)
@@ -137,7 +140,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             self.case.settled(registered(decided.registration_id))
             if decided.approval is Approval.APPROVED:
                 return decided
-            await self.case.ask_caller([manager_rejected_problem(decided.reason)])
+            await self.rejection.ask((form.employee_number, decided.end_date), decided.reason)
 
     async def _confirm(self, new_end_date: date) -> None:
         """Tell the employee the extension is registered, in the standard confirmation letter,

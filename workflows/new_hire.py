@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         Approval,
         CaseOutcome,
         WaitState,
-        manager_rejected_problem,
     )
     from domain.identifiers import changed
     from domain.new_hire import (
@@ -62,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case import CaseClosed, CaseConversation
     from workflows.idempotency import idempotency_key
+    from workflows.rejection import Rejection
 
 
 @dataclass
@@ -81,6 +81,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             NEW_HIRE.name, NEW_HIRE.category, input.case_number, input.timings
         )
         self.approval = ManagerApproval(self.case)
+        self.rejection = Rejection(self.case)
         self.state = NewHireState()
 
     @workflow.run
@@ -107,6 +108,8 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             if not versions.reads_before_working():
                 await self.case.move_to(WaitState.WORKING, CHECKING)
             self.state.form = await self._checked_form()
+            if await self.rejection.unchanged(self.state.form):
+                continue
             registration = await self._register(self.state.form, attempt)
             attempt += 1
             if registration is None:
@@ -119,7 +122,7 @@ class NewHireWorkflow(ApprovedCaseWorkflow):
             self.case.settled(registered(decided.registration_id))
             if decided.approval is Approval.APPROVED:
                 return decided
-            await self.case.ask_caller([manager_rejected_problem(decided.reason)])
+            await self.rejection.ask(self.state.form, decided.reason)
 
     async def _checked_form(self) -> NewHireForm:
         """Read and check the form until it passes; the caller is asked for what is wrong."""

@@ -42,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         CaseEvent,
         CaseOutcome,
         WaitState,
-        manager_rejected_problem,
         unknown_employee_problem,
     )
     from domain.final_settlement import (
@@ -82,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.final_settlement import SettlementChild
     from workflows.idempotency import idempotency_key
     from workflows.pension_message import PensionMessage, PensionState, today
+    from workflows.rejection import Rejection
 
 POSITION_CHANGE = "stillingsendringen i SAP"
 
@@ -98,6 +98,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
             PENSION.name, PENSION.category, input.case_number, input.timings
         )
         self.approval = ManagerApproval(self.case)
+        self.rejection = Rejection(self.case)
         self.settlement = SettlementChild()
         self.state = PensionState()
         self.spk = PensionMessage(self.case, self.state)
@@ -165,6 +166,9 @@ class PensionWorkflow(ApprovedCaseWorkflow):
     async def _position_change_approved(self, form: PensionForm) -> bool:
         """Register the reduced position percentage from the pension date and wait for the
         manager; False when the caller must be heard (a rejection) or the form changed."""
+        registered = (form.employee_number, form.new_position, form.from_date)
+        if await self.rejection.unchanged(registered):
+            return False
         registration = await self._register_position(form)
         if registration is None:
             return False
@@ -178,7 +182,7 @@ class PensionWorkflow(ApprovedCaseWorkflow):
         self.case.settled(POSITION_CHANGE)  # approved takes effect; a rejected form is void
         if decided.approval is Approval.APPROVED:
             return True
-        await self.case.ask_caller([manager_rejected_problem(decided.reason)])
+        await self.rejection.ask(registered, decided.reason)
         return False
 
     async def _register_position(self, form: PensionForm) -> RegistrationResult | None:
