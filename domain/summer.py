@@ -41,7 +41,7 @@ def day_month(text: str) -> tuple[int, int]:
         day, month = (int(part) for part in text.strip().split("."))
         date(_PLAIN_YEAR, month, day)
     except ValueError:
-        raise ValueError(f"not a day and month as DD.MM (29.02 excepted): {text!r}") from None
+        raise ValueError(f"not a day and month as DD.MM (and not 29.02): {text!r}") from None
     return day, month
 
 

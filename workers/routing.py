@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from adapters.topdesk.models import Incident
 from domain import processes
+from domain.cases import CaseTimings
 from domain.employment_change import EmploymentChangeInput
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
@@ -63,8 +64,10 @@ class Route:
         for a process found by the case's external number (which only TOPdesk knows)."""
         return None if self.by_external_number else self.process.workflow_id(case_number)
 
-    def start_input(self, case_number: str) -> BaseModel | None:
-        return self.input_type(case_number=case_number) if self.input_type else None
+    def start_input(self, case_number: str, timings: CaseTimings) -> BaseModel | None:
+        if self.input_type is None:
+            return None
+        return self.input_type(case_number=case_number, timings=timings)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from domain.cases import CaseTimings
 from domain.processes import SLA_DEFAULTS
 from domain.sla import DEFAULT_WAIT_LIMITS, SlaTarget
+from domain.summer import SummerPeriod, day_month
 from workers.codec import parse_key
 from workers.temporal_config import TemporalEnvConfig
 
@@ -120,6 +122,11 @@ class Settings(BaseSettings):
     # {"due_days": 2, "expires_days": 4}}'. A process or state left out keeps its default.
     sla_targets: dict[str, SlaTarget] = SLA_DEFAULTS
     wait_limits: dict[str, float] = DEFAULT_WAIT_LIMITS
+    # The summer rule (seed 002): from and to these days ("DD.MM", both included, every year) a
+    # wait for the caller shows "På vent" and never closes; either empty: off. A case keeps the
+    # period it was started with.
+    summer_from: str = "01.06"
+    summer_to: str = "31.08"
     # The stuck-case radar's schedule: every this many minutes.
     radar_every_minutes: int = 60
     # Prometheus metrics of the worker (SDK metrics and the business gauges); empty: off.
@@ -161,6 +168,14 @@ class Settings(BaseSettings):
         )
         return {**defaults, **value}
 
+    @field_validator("summer_from", "summer_to")
+    @classmethod
+    def _day_month(cls, value: str) -> str:
+        """Refused at start-up, not when the first case asks its caller."""
+        if value.strip():
+            day_month(value)
+        return value.strip()
+
     @field_validator("webhook_hmac_sources", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -168,6 +183,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    def case_timings(self) -> CaseTimings:
+        """The timings a case's workflow is started with: the summer period, when set."""
+        if not (self.summer_from and self.summer_to):
+            return CaseTimings()
+        return CaseTimings(summer=SummerPeriod(first=self.summer_from, last=self.summer_to))
 
     def pseudonym_key_for_use(self) -> str:
         """The key, refused when it is the public dev key and Temporal is not on loopback:

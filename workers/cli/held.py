@@ -85,7 +85,8 @@ def quarantine_redrive(
         topdesk = topdesk_of(settings)
 
         async def deliver(event: QuarantinedEvent) -> str:
-            return await redeliver(client, settings.task_queue, topdesk, event)
+            timings = settings.case_timings()
+            return await redeliver(client, settings.task_queue, topdesk, event, timings)
 
         return await redrive(Quarantine(settings.quarantine_path), event_ids, deliver)
 

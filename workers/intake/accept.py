@@ -47,6 +47,7 @@ class Acceptor:
         quarantine: Quarantine,
     ) -> None:
         self.task_queue = settings.task_queue
+        self.timings = settings.case_timings()  # what a case's workflow starts with
         self.client = client  # made at start-up, by the app's lifespan
         self.threads = threads
         self.outbox = outbox
@@ -78,7 +79,7 @@ class Acceptor:
         if await self.threads.store(self.outbox.holds, target.workflow_id, case_of(body)):
             return await self._queued(body, target, "an earlier event of the case is queued")
         try:
-            return await dispatch(self.client(), self.task_queue, body, target)
+            return await dispatch(self.client(), self.task_queue, body, target, self.timings)
         except CaseNotRunning:
             raise HTTPException(status_code=404, detail="no such case is running") from None
         except Refused as refusal:
@@ -93,7 +94,7 @@ class Acceptor:
         try:
             body = event_from(event.source, event.body)
             target = await self._route_queued(event, body)
-            accepted = await dispatch(self.client(), self.task_queue, body, target)
+            accepted = await dispatch(self.client(), self.task_queue, body, target, self.timings)
         except Refused as refusal:
             try:
                 await self._quarantined(event.source, event.body, str(refusal))

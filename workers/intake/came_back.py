@@ -16,14 +16,19 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.came_back import CameBackInput, came_back_id
-from domain.cases import case_summary
+from domain.cases import CaseTimings, case_summary
 from workers.intake.models import Accepted, TopdeskWebhook
 from workers.routing import Route
 from workflows.came_back import CameBackWorkflow
 
 
 async def came_back(
-    client: Client, task_queue: str, body: TopdeskWebhook, route: Route, finished_id: str
+    client: Client,
+    task_queue: str,
+    body: TopdeskWebhook,
+    route: Route,
+    finished_id: str,
+    timings: CaseTimings,
 ) -> Accepted:
     """Start the case's came-back workflow for this event; a repeat finds it started."""
     finished = await _result(client, finished_id)
@@ -35,6 +40,7 @@ async def came_back(
         event=body.event,
         outcome=finished.get("outcome"),
         registration_id=finished.get("registration_id"),
+        timings=timings,
     )
     # The same event again finds its workflow running, or done with its work: nothing more.
     with contextlib.suppress(WorkflowAlreadyStartedError):

@@ -29,7 +29,7 @@ from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.errors import TopdeskNotFound, TopdeskRejected
 from adapters.topdesk.models import Incident
 from adapters.topdesk.port import TopdeskPort
-from domain.cases import ApprovalDecision, CaseEvent, case_summary
+from domain.cases import ApprovalDecision, CaseEvent, CaseTimings, case_summary
 from domain.resignation import CATEGORY as RESIGNATION
 from domain.resignation import ResignationInput
 from workers.intake.came_back import came_back
@@ -52,10 +52,15 @@ ReadIncident = Callable[[str], Awaitable[Incident]]
 
 
 async def _route_topdesk(
-    client: Client, task_queue: str, body: TopdeskWebhook, route: Route, workflow_id: str
+    client: Client,
+    task_queue: str,
+    body: TopdeskWebhook,
+    route: Route,
+    workflow_id: str,
+    timings: CaseTimings,
 ) -> Accepted:
     """Start the case's workflow, or signal it; never start a second one for the same case."""
-    start = route.start_input(body.number)
+    start = route.start_input(body.number, timings)
     case = _CaseStart(client, task_queue, route, workflow_id, body.number)
     if body.event == "incident_created":
         if start is None:  # a case saksflyt opened itself: its workflow runs already
@@ -67,7 +72,7 @@ async def _route_topdesk(
         return Accepted(workflow_id=workflow_id, action="started")
     event = CaseEvent(event_id=body.event_key(), kind=body.event)
     if start is None:
-        return await _signal(client, task_queue, body, route, workflow_id, event)
+        return await _signal(client, task_queue, body, route, workflow_id, event, timings)
     try:
         # Signal-with-start: a reply that overtakes the "created" webhook still starts the case.
         await case.start(
@@ -77,7 +82,7 @@ async def _route_topdesk(
             start_signal_args=[event],
         )
     except WorkflowAlreadyStartedError:  # finished: the case came back, nothing is dropped
-        return await came_back(client, task_queue, body, route, workflow_id)
+        return await came_back(client, task_queue, body, route, workflow_id, timings)
     return Accepted(workflow_id=workflow_id, action="signalled")
 
 
@@ -88,6 +93,7 @@ async def _signal(
     route: Route,
     workflow_id: str,
     event: CaseEvent,
+    timings: CaseTimings,
 ) -> Accepted:
     """Signal the workflow of a case saksflyt opened itself (no TOPdesk event starts it); one
     that has finished takes no signal, so the case came back. NOT_FOUND stays for a workflow
@@ -99,7 +105,7 @@ async def _signal(
             raise
         if await _duplicate(client, workflow_id) != "case_finished":
             raise
-        return await came_back(client, task_queue, body, route, workflow_id)
+        return await came_back(client, task_queue, body, route, workflow_id, timings)
     return Accepted(workflow_id=workflow_id, action="signalled")
 
 
@@ -127,14 +133,16 @@ class _CaseStart:
         )
 
 
-async def _start_resignation(client: Client, task_queue: str, body: DfoResignation) -> Accepted:
+async def _start_resignation(
+    client: Client, task_queue: str, body: DfoResignation, timings: CaseTimings
+) -> Accepted:
     """Start the resignation once per portal form: a repeated event finds the running (or
     finished) workflow, and is answered as a repeated TOPdesk "created" webhook is."""
     workflow_id = resignation_id(body.form_id)
     try:
         await client.start_workflow(
             ResignationWorkflow.run,
-            ResignationInput(form_id=body.form_id),
+            ResignationInput(form_id=body.form_id, timings=timings),
             id=workflow_id,
             task_queue=task_queue,
             static_summary=f"{RESIGNATION} (skjema {body.form_id} fra DFØ-portalen)",
@@ -249,19 +257,27 @@ async def target_of(read: ReadIncident, body: WebhookEvent) -> Target:
     return Target(workflow_id, category)
 
 
-async def dispatch(client: Client, task_queue: str, body: WebhookEvent, target: Target) -> Accepted:
+async def dispatch(
+    client: Client,
+    task_queue: str,
+    body: WebhookEvent,
+    target: Target,
+    timings: CaseTimings | None = None,
+) -> Accepted:
     """Start or signal the routed event's workflow: what an endpoint does, and what the outbox's
-    drainer does later. Raises `TemporalUnavailable` while Temporal cannot take it,
-    `CaseNotRunning` for a signal no running workflow takes, `Refused` for what else Temporal
-    rejects."""
+    drainer does later; a case's workflow starts with `timings` (the settings' summer period).
+    Raises `TemporalUnavailable` while Temporal cannot take it, `CaseNotRunning` for a signal no
+    running workflow takes, `Refused` for what else Temporal rejects."""
     try:
         if isinstance(body, DfoResignation):
-            return await _start_resignation(client, task_queue, body)
+            return await _start_resignation(client, task_queue, body, timings or CaseTimings())
         if isinstance(body, TopdeskWebhook):
             route = target.route
             if route is None:  # queued under a category whose process this version lacks
                 raise Refused(f"ingen prosess for kategorien «{target.category}»")
-            return await _route_topdesk(client, task_queue, body, route, target.workflow_id)
+            return await _route_topdesk(
+                client, task_queue, body, route, target.workflow_id, timings or CaseTimings()
+            )
         decision = ApprovalDecision(
             event_id=body.event_id or str(uuid.uuid4()),
             registration_id=body.registration_id,
@@ -286,7 +302,11 @@ async def dispatch(client: Client, task_queue: str, body: WebhookEvent, target: 
 
 
 async def redeliver(
-    client: Client, task_queue: str, topdesk: TopdeskPort, event: QuarantinedEvent
+    client: Client,
+    task_queue: str,
+    topdesk: TopdeskPort,
+    event: QuarantinedEvent,
+    timings: CaseTimings | None = None,
 ) -> str:
     """A quarantined event sent again the way its webhook went: routed, then started or
     signalled (`saksflyt quarantine redrive`). Returns what was done, for the person asking."""
@@ -295,5 +315,5 @@ async def redeliver(
         return await asyncio.to_thread(topdesk.get_incident, number)
 
     body = event_from(event.source, event.body)
-    accepted = await dispatch(client, task_queue, body, await target_of(read, body))
+    accepted = await dispatch(client, task_queue, body, await target_of(read, body), timings)
     return f"{accepted.action} {accepted.workflow_id}"
