@@ -26,6 +26,7 @@ from adapters.dfo.sap import Employee, SapStub
 from adapters.dfo.spk import SpkStub
 from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.simulator import TopdeskSimulator
+from domain.calendar_day import norwegian_day
 from domain.cases import (
     TOPDESK_STATUS_OF,
     ApprovalDecision,
@@ -36,7 +37,9 @@ from domain.cases import (
 )
 from domain.extension import ExtensionInput
 from domain.final_settlement import FinalSettlementInput
+from domain.forms import format_date
 from domain.new_hire import NewHireInput, NewHireResult
+from domain.payroll_calendar import settlement_pay_day
 from tests.eventually import eventually
 from workers.demo import submit_form
 from workers.temporal import binary, data_converter
@@ -87,6 +90,20 @@ Ansattnummer: 05001234
 Sluttdato: 31.01.2027
 Årsak: Midlertidig
 Leder: Ola Leder"""
+
+
+async def settlement_end_date(h: Harness, months_ahead: int = 2) -> date:
+    """The last day of the month `months_ahead` after the test server's: registered now, its
+    settlement makes the run of the month after (`settlement_pay_day`), whatever day the tests
+    run on (the server's clock starts at the real date)."""
+    today = norwegian_day(await h.env.get_current_time())
+    month = today.month + months_ahead  # the end date's, 13 for January next year
+    return date(today.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def settlement_form(end: date, form: str = SETTLEMENT_FORM) -> str:
+    """The form Fratredelse (`form`) with the end date `end` in place of the template's."""
+    return form.replace("Sluttdato: 31.01.2027", f"Sluttdato: {format_date(end)}")
 
 
 def form_for_person(person: int, *without: str, unit: str | None = None) -> str:
@@ -361,21 +378,24 @@ async def extension_end_date_corrected(h: Harness) -> WorkflowHandle:
 
 
 async def settlement_paid(h: Harness) -> WorkflowHandle:
-    handle = await h.start_settlement(h.submit_settlement())
+    end = await settlement_end_date(h)
+    handle = await h.start_settlement(h.submit_settlement(settlement_form(end)))
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
-    h.sap.run_payroll(date(2027, 2, 12))
+    h.sap.run_payroll(settlement_pay_day(end))
     await handle.result()
     return handle
 
 
 async def settlement_paid_late(h: Harness) -> WorkflowHandle:
-    number = h.submit_settlement()
+    end = await settlement_end_date(h)
+    late = settlement_pay_day(end) + timedelta(days=3)  # paid three days after its run
+    number = h.submit_settlement(settlement_form(end))
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     await h.reply(handle, number, "Når kommer pengene?")
     await eventually(lambda: h.notes(number), "a note for the case handler")
-    await h.env_sleep(date(2027, 2, 15) - (await h.env.get_current_time()).date())
-    h.sap.run_payroll(date(2027, 2, 15))
+    await h.env_sleep(late - (await h.env.get_current_time()).date())
+    h.sap.run_payroll(late)
     await handle.result()
     return handle
 

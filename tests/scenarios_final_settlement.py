@@ -1,30 +1,38 @@
-"""Final-settlement paths of the replay corpus beyond the harness's own (`paid`, `paid_late`)."""
+"""Final-settlement paths of the replay corpus beyond the harness's own (`paid`, `paid_late`).
+Each end date is months ahead of the test server's clock (`settlement_end_date`), which starts at
+the real date, and each run comes from the payroll calendar: the paths are the same whatever day
+they run on."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from temporalio.client import WorkflowHandle
 
 from domain.cases import CaseEvent, WaitState
+from domain.forms import format_date
+from domain.payroll_calendar import settlement_pay_day
 from tests.eventually import eventually
-from tests.harness import SETTLEMENT_FORM, Harness
+from tests.harness import SETTLEMENT_FORM, Harness, settlement_end_date, settlement_form
 from workflows.final_settlement import FinalSettlementWorkflow
 
 
 async def end_date_moved(h: Harness) -> WorkflowHandle:
-    number = h.submit_settlement()
+    end, moved = await settlement_end_date(h), await settlement_end_date(h, months_ahead=3)
+    run = settlement_pay_day(moved)
+    number = h.submit_settlement(settlement_form(end))
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
-    await h.reply(handle, number, "Sluttdato: 28.02.2027")
-    await eventually(lambda: "12.03.2027" in h.replies(number)[-1], "the move told")
-    h.sap.run_payroll(date(2027, 3, 12))
+    await h.reply(handle, number, f"Sluttdato: {format_date(moved)}")
+    await eventually(lambda: format_date(run) in h.replies(number)[-1], "the move told")
+    h.sap.run_payroll(run)
     await handle.result()
     return handle
 
 
 async def withdrawn_on_death(h: Harness) -> WorkflowHandle:
-    number = h.submit_settlement(SETTLEMENT_FORM.replace("Midlertidig", "Dødsfall"))
+    form = settlement_form(await settlement_end_date(h), SETTLEMENT_FORM)
+    number = h.submit_settlement(form.replace("Midlertidig", "Dødsfall"))
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
     h.topdesk.set_status(number, "Lukket")
@@ -34,25 +42,29 @@ async def withdrawn_on_death(h: Harness) -> WorkflowHandle:
 
 
 async def escalated_unpaid(h: Harness) -> WorkflowHandle:
-    number = h.submit_settlement()
+    end = await settlement_end_date(h)
+    run = settlement_pay_day(end)
+    number = h.submit_settlement(settlement_form(end))
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
-    await h.env_sleep(date(2027, 2, 14) - (await h.env.get_current_time()).date())
+    await h.env_sleep(run + timedelta(days=2) - (await h.env.get_current_time()).date())
     await eventually(lambda: bool(h.notes(number)), "the first rung")
     await h.env_sleep(timedelta(days=6))
     await eventually(lambda: len(h.notes(number)) >= 2, "the second rung")
-    h.sap.run_payroll(date(2027, 2, 21))
+    h.sap.run_payroll(run + timedelta(days=9))
     await handle.result()
     return handle
 
 
 async def asks_for_the_manager(h: Harness) -> WorkflowHandle:
-    number = h.submit_settlement(SETTLEMENT_FORM.replace("Leder: Ola Leder", ""))
+    end = await settlement_end_date(h)
+    form = settlement_form(end, SETTLEMENT_FORM.replace("Leder: Ola Leder", ""))
+    number = h.submit_settlement(form)
     handle = await h.start_settlement(number)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
     await h.reply(handle, number, "Leder: Per Leder")
     await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
-    h.sap.run_payroll(date(2027, 2, 12))
+    h.sap.run_payroll(settlement_pay_day(end))
     await handle.result()
     return handle
 

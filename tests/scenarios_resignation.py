@@ -4,6 +4,8 @@ its child on that case."""
 
 from __future__ import annotations
 
+import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,7 +14,9 @@ from temporalio.service import RPCError
 
 from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import Employee
+from domain.calendar_day import norwegian_day
 from domain.cases import CaseEvent, WaitState
+from domain.payroll_calendar import settlement_pay_day
 from domain.resignation import ResignationInput
 from tests.eventually import eventually
 from tests.harness import Harness
@@ -20,10 +24,29 @@ from workflows.final_settlement import FinalSettlementWorkflow
 from workflows.resignation import ResignationWorkflow
 
 EMPLOYEE = "05001234"
-SUBMITTED = date(2026, 11, 30)
-# Employed since 2020: three months' notice from 30.11.2026, date to date, is 28.02.2027 (no 30th).
-LAST_DAY = date(2027, 2, 28)
-PAY_DAY = date(2027, 3, 12)  # the run of the month after the last day
+
+
+def months_later(day: date, months: int) -> date:
+    """Date to date `months` on, or that month's last day when it has no such date."""
+    years, month = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The dates of a resignation given on the test server's day, whatever day the tests run
+    (the server's clock starts at the real date, and the payroll runs come from it)."""
+
+    submitted: date  # the Norwegian day of the test server's clock
+    last_day: date  # employed since 2020: three months' notice, date to date
+    pay_day: date  # the run of the month after the last day, months after its cut-off
+
+    @classmethod
+    async def of(cls, h: Harness) -> Notice:
+        submitted = norwegian_day(await h.env.get_current_time())
+        last_day = months_later(submitted, 3)
+        return cls(submitted, last_day, settlement_pay_day(last_day))
 
 
 def portal(h: Harness) -> PortalStub:
@@ -44,14 +67,21 @@ def employee(h: Harness, number: str = EMPLOYEE, **changes: Any) -> Employee:
     return known
 
 
-def submit(h: Harness, key: str = "submit-1", **changes: Any) -> str:
-    """The employee resigns in the portal; returns the form id."""
+async def submit(h: Harness, key: str = "submit-1", **changes: Any) -> str:
+    """The employee resigns in the portal today, to the last day of the notice period (`Notice`);
+    returns the form id."""
+    return submit_with(h, await Notice.of(h), key, **changes)
+
+
+def submit_with(h: Harness, notice: Notice, key: str = "submit-1", **changes: Any) -> str:
+    """`submit` with the dates of `notice`, without the event loop (the portal posts
+    synchronously)."""
     fields: dict[str, Any] = {
         "ansattnummer": EMPLOYEE,
         "navn": "Kari Nordmann",
         "epost": "kari.nordmann@ntnu.no",
-        "siste_arbeidsdag": LAST_DAY,
-        "innsendt": SUBMITTED,
+        "siste_arbeidsdag": notice.last_day,
+        "innsendt": notice.submitted,
         "tekst": "Jeg sier opp stillingen min fordi jeg flytter.",
         "leder": "Ola Leder",
         **changes,
@@ -123,35 +153,37 @@ async def close_in_topdesk(h: Harness, handle: WorkflowHandle, number: str) -> N
 
 async def paid(h: Harness) -> WorkflowHandle:
     employee(h)
-    handle = await start(h, submit(h))
+    notice = await Notice.of(h)
+    handle = await start(h, await submit(h))
     await on_hold(h, handle)
-    h.sap.run_payroll(PAY_DAY)
+    h.sap.run_payroll(notice.pay_day)
     await handle.result()
     return handle
 
 
 async def toa_refused(h: Harness) -> WorkflowHandle:
     employee(h, toa=True)
-    handle = await start(h, submit(h))
+    handle = await start(h, await submit(h))
     await handle.result()
     return handle
 
 
 async def continues_elsewhere(h: Harness) -> WorkflowHandle:
     employee(h, annen_stilling=True)
-    handle = await start(h, submit(h))
+    handle = await start(h, await submit(h))
     await handle.result()
     return handle
 
 
 async def unknown_employee_answered(h: Harness) -> WorkflowHandle:
     employee(h)
-    handle = await start(h, submit(h, ansattnummer="05009999"))
+    notice = await Notice.of(h)
+    handle = await start(h, await submit(h, ansattnummer="05009999"))
     number = await case_of(h, handle)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
     await h.reply(handle, number, f"Riktig nummer:\nAnsattnummer: {EMPLOYEE}")
     await on_hold(h, handle)
-    h.sap.run_payroll(PAY_DAY)
+    h.sap.run_payroll(notice.pay_day)
     await handle.result()
     return handle
 
@@ -161,7 +193,7 @@ async def withdrawn_before_settlement(h: Harness) -> WorkflowHandle:
     comes back, and the settlement, which reads the case first, finds it closed."""
     employee(h)
     h.archive.inject_fault("unavailable", times=3)
-    handle = await start(h, submit(h))
+    handle = await start(h, await submit(h))
     number = await case_of(h, handle)
     await filing(handle)  # past the workflow's last read of the case
     h.topdesk.set_status(number, "Lukket")

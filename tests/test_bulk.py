@@ -237,7 +237,7 @@ async def test_cancel_of_a_resignation_reaches_its_settlement_which_is_skipped_i
     cancelled alone, would fail its parent; the parent's cancel reaches it."""
     h = dev_h
     resignation.employee(h)
-    handle = await resignation.start(h, resignation.submit(h))
+    handle = await resignation.start(h, await resignation.submit(h))
     number, child = await resignation.on_hold(h, handle)
     query = f"CaseNumber='{number}'"
     await listed(h.client, query, lambda rows: len(rows) == 2, "the resignation and its child")

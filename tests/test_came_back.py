@@ -188,7 +188,7 @@ async def test_a_reply_in_a_case_saksflyt_opened_itself_goes_to_the_case_handler
     """The resignation's case, which the DFØ portal's form opened: no TOPdesk event starts its
     workflow, and a finished one takes no signal."""
     resigned.employee(h, toa=True)
-    handle = await resigned.start(h, resigned.submit(h))
+    handle = await resigned.start(h, await resigned.submit(h))
     number = await resigned.case_of(h, handle)
     assert (await handle.result()).outcome is CaseOutcome.REFUSED
 

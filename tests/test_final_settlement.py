@@ -10,7 +10,6 @@ from temporalio.client import WorkflowHandle
 from adapters.dfo.archive import DocumentType, JournalPost
 from adapters.dfo.sap import Employee
 from adapters.dfo.spk import PensionStatus, PensionType
-from domain.calendar_day import norwegian_day
 from domain.cases import ESCALATION_LADDER, CaseEvent, CaseOutcome, WaitState
 from domain.final_settlement import (
     FinalSettlementInput,
@@ -22,6 +21,7 @@ from domain.forms import format_date
 from domain.payroll_calendar import settlement_pay_day
 from tests.eventually import eventually
 from tests.harness import Harness
+from tests.harness import settlement_end_date as end_date
 from workflows.final_settlement import FinalSettlementWorkflow
 
 FORM = """Skjema: Fratredelse
@@ -47,15 +47,6 @@ def test_the_form_reads_every_reason_of_seed_001():
 def test_an_unknown_reason_names_the_choices():
     [problem] = check_form([FORM.replace("Midlertidig", "Lei av det")]).problems
     assert problem.startswith("Årsak er ugyldig") and "Dødsfall" in problem
-
-
-async def end_date(h: Harness, months_ahead: int = 2) -> date:
-    """The last day of the month `months_ahead` after the test server's: registered now, its
-    settlement makes the run of the month after, whatever day the tests run on (the server's
-    clock starts at the real date)."""
-    today = norwegian_day(await h.env.get_current_time())
-    month = today.month + months_ahead  # the end date's, 13 for January next year
-    return date(today.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
 async def start(h: Harness, text: str = FORM) -> tuple[str, WorkflowHandle]:

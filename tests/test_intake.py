@@ -646,7 +646,7 @@ async def test_a_reply_on_a_resignation_case_reaches_the_resignation_workflow(
     h: Harness, intake: httpx.AsyncClient
 ):
     resigned.employee(h)
-    handle = await resigned.start(h, resigned.submit(h, ansattnummer="05009999"))
+    handle = await resigned.start(h, await resigned.submit(h, ansattnummer="05009999"))
     number = await resigned.case_of(h, handle)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
     h.simulator.caller_reply(number, f"Ansattnummer: {resigned.EMPLOYEE}")

@@ -19,6 +19,7 @@ from activities.topdesk import NewCase, TopdeskActivities
 from adapters.dfo.archive import DocumentType
 from adapters.dfo.portal import PortalStub
 from domain.cases import OSLO, CaseOutcome, WaitState
+from domain.forms import format_date
 from domain.resignation import (
     SubmittedResignation,
     check_form,
@@ -32,19 +33,19 @@ from tests.eventually import eventually
 from tests.harness import Harness
 from tests.scenarios_resignation import (
     EMPLOYEE,
-    LAST_DAY,
-    PAY_DAY,
-    SUBMITTED,
+    Notice,
     case_of,
     close_in_topdesk,
     continues_elsewhere,
     employee,
+    months_later,
     on_hold,
     paid,
     portal,
     settlement_of,
     start,
     submit,
+    submit_with,
     toa_refused,
     unknown_employee_answered,
     withdrawn_before_settlement,
@@ -100,8 +101,8 @@ def test_the_portal_form_reads_back_from_the_case_text_and_a_reply_corrects_it()
         employee_number=EMPLOYEE,
         name="Kari Nordmann",
         email="kari@ntnu.no",
-        last_day=LAST_DAY,
-        submitted=SUBMITTED,
+        last_day=date(2027, 2, 28),
+        submitted=date(2026, 11, 30),
         text="Jeg slutter.\nHilsen Kari",
         manager="Ola Leder",
     )
@@ -112,7 +113,7 @@ def test_the_portal_form_reads_back_from_the_case_text_and_a_reply_corrects_it()
     assert form is not None
     assert (form.employee_number, form.last_day, form.manager) == (
         "05004321",
-        LAST_DAY,
+        date(2027, 2, 28),
         "Ola Leder",
     )
 
@@ -128,7 +129,7 @@ def test_the_toa_refusal_names_the_unit_and_the_form_to_use():
 
 async def test_a_repeated_resignation_event_starts_exactly_one_workflow(h: Harness):
     employee(h, toa=True)  # a short path, so that the case also finishes
-    form_id = submit(h)
+    form_id = await submit(h)
     body = {"event": "resignation_submitted", "form_id": form_id}
 
     async with serve(h.client, h.task_queue) as intake:
@@ -217,7 +218,7 @@ async def test_a_resignation_submitted_in_the_portal_reaches_the_intake_and_star
         )
         h.portal = the_portal
         # The portal posts synchronously: off the event loop, which serves the intake.
-        form_id = await asyncio.to_thread(submit, h)
+        form_id = await asyncio.to_thread(submit_with, h, await Notice.of(h))
         [event] = the_portal.events()
         handle = h.client.get_workflow_handle(f"resignation-{form_id}")
         h.started.append(handle)
@@ -241,7 +242,8 @@ async def personnel_file(h: Harness) -> str:
 
 async def test_a_resignation_is_filed_settled_and_paid_the_month_after_the_last_day(h: Harness):
     employee(h)
-    form_id = submit(h)
+    notice = await Notice.of(h)
+    form_id = await submit(h)
     handle = await start(h, form_id)
     number, _ = await on_hold(h, handle)
 
@@ -249,20 +251,20 @@ async def test_a_resignation_is_filed_settled_and_paid_the_month_after_the_last_
     assert incident.category is not None and incident.category.name == "Oppsigelse"
     assert incident.external_number == form_id
     assert incident.caller is not None and incident.caller.email == "kari.nordmann@ntnu.no"
-    assert "Siste arbeidsdag: 28.02.2027" in (incident.request or "")
+    assert f"Siste arbeidsdag: {format_date(notice.last_day)}" in (incident.request or "")
     assert "mottatt oppsigelsen" in h.replies(number)[0]
     assert h.status(number) == "På vent"
-    assert "12.03.2027" in h.replies(number)[-1]  # why and until when (seed 000)
+    assert format_date(notice.pay_day) in h.replies(number)[-1]  # why and until when (seed 000)
     [settlement] = h.sap.settlements()
-    assert (settlement.sluttdato, settlement.utbetales) == (LAST_DAY, PAY_DAY)
+    assert (settlement.sluttdato, settlement.utbetales) == (notice.last_day, notice.pay_day)
     [resignation, letter] = h.archive.documents(await personnel_file(h))
     assert resignation.dokumenttype is DocumentType.INCOMING and form_id in resignation.tittel
     assert letter.dokumenttype is DocumentType.OUTGOING and letter.kopi_til == "Ola Leder"
 
-    h.sap.run_payroll(PAY_DAY)
+    h.sap.run_payroll(notice.pay_day)
     result = await handle.result()
 
-    assert result.outcome is CaseOutcome.PAID and result.paid_on == PAY_DAY
+    assert result.outcome is CaseOutcome.PAID and result.paid_on == notice.pay_day
     assert result.archived_as == resignation.journalpostnummer
     assert result.settlement_id == settlement.id and result.case_number == number
     assert h.topdesk.get_incident(number).completed
@@ -272,7 +274,7 @@ async def test_a_resignation_is_filed_settled_and_paid_the_month_after_the_last_
 
 async def test_the_topdesk_case_is_opened_once_even_when_opening_is_repeated(h: Harness):
     employee(h)
-    form_id = submit(h)
+    form_id = await submit(h)
     first = await start(h, form_id)
     number = await case_of(h, first)
     await settlement_of(h, number)
@@ -328,7 +330,7 @@ async def test_an_employee_who_continues_in_another_position_needs_no_resignatio
 
 async def test_an_unknown_employee_number_is_asked_of_the_caller(h: Harness):
     employee(h)
-    handle = await start(h, submit(h, ansattnummer="05009999"))
+    handle = await start(h, await submit(h, ansattnummer="05009999"))
     number = await case_of(h, handle)
     await h.wait_state(handle, WaitState.AWAITING_CALLER)
 
@@ -351,20 +353,23 @@ async def test_a_last_day_earlier_than_the_notice_allows_is_kept_with_a_note_and
     h: Harness,
 ):
     employee(h)
-    handle = await start(h, submit(h, siste_arbeidsdag=date(2026, 12, 31)))
+    notice = await Notice.of(h)
+    short = months_later(notice.submitted, 1)  # one month of the three
+    handle = await start(h, await submit(h, siste_arbeidsdag=short))
     number, _ = await on_hold(h, handle)
 
     [note] = [n for n in h.notes(number) if "Kort oppsigelsestid" in n]
-    assert "tidligste siste arbeidsdag 28.02.2027" in note and "31.12.2026" in note
+    earliest = format_date(notice.last_day)
+    assert f"tidligste siste arbeidsdag {earliest}" in note and format_date(short) in note
     told = [r for r in h.replies(number) if "Oppsigelsestiden din er 3 måneder" in r]
-    assert len(told) == 1 and "28.02.2027" in told[0] and "lederen din" in told[0]
+    assert len(told) == 1 and earliest in told[0] and "lederen din" in told[0]
     [settlement] = h.sap.settlements()
-    assert settlement.sluttdato == date(2026, 12, 31)  # not refused: shorter by agreement
+    assert settlement.sluttdato == short  # not refused: shorter by agreement
 
 
 async def test_a_last_day_within_notice_gets_no_note(h: Harness):
     employee(h)
-    handle = await start(h, submit(h))
+    handle = await start(h, await submit(h))
     number, _ = await on_hold(h, handle)
 
     assert not any("Kort oppsigelsestid" in n for n in h.notes(number))
@@ -374,7 +379,7 @@ async def test_a_last_day_within_notice_gets_no_note(h: Harness):
 async def test_an_sap_outage_recovers(h: Harness):
     employee(h)
     h.sap.inject_fault("unavailable", times=3)
-    handle = await start(h, submit(h))
+    handle = await start(h, await submit(h))
     number = await case_of(h, handle)
     await h.env_sleep(timedelta(minutes=5))  # the retries' back-off: 5 s, 10 s, 20 s
     child = await settlement_of(h, number)
@@ -385,7 +390,7 @@ async def test_an_sap_outage_recovers(h: Harness):
 
 async def test_a_portal_outage_recovers(h: Harness):
     employee(h)
-    form_id = submit(h)
+    form_id = await submit(h)
     portal(h).inject_fault("unavailable", times=3)
     handle = await start(h, form_id)
     await h.env_sleep(timedelta(minutes=5))
@@ -420,7 +425,7 @@ async def test_a_withdrawal_while_on_hold_cancels_the_settlement_and_leaves_the_
     h: Harness,
 ):
     employee(h)
-    handle = await start(h, submit(h))
+    handle = await start(h, await submit(h))
     number, child = await on_hold(h, handle)
 
     await close_in_topdesk(h, handle, number)  # to the parent, which passes it on
