@@ -6,7 +6,6 @@ case."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date
 from typing import Any
 
@@ -14,10 +13,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
-from adapters.topdesk.simulator.config import FaultRule
-from domain.cases import CaseOutcome, OperatorAction, WaitState
+from domain.cases import CaseOutcome, WaitState
 from tests.eventually import eventually
 from tests.harness import Harness
+from tests.scenarios_operator import approved_write_refused, move_refused, operator
 from tests.test_bulk import bulk_args, events, signalled
 from tests.test_cases_cli import listed, run_cli, settings
 from workers.settings import Settings
@@ -26,7 +25,6 @@ from workflows.new_hire import NewHireWorkflow
 __all__ = ["settings"]  # the fixture, test_cases_cli's: pytest finds it by its name here
 
 NEEDS_OPERATOR = "WaitState='needs_operator'"
-TOPDESK_REFUSES_WRITES = FaultRule(kind="status", method="PATCH", status=403, times=None)
 
 
 async def bulk(
@@ -35,24 +33,7 @@ async def bulk(
     """`saksflyt bulk ... --json`; the worker in this process may log meanwhile (the case acts
     at once on the operator's signal), so the JSON is what starts at a line's "["."""
     code, out = await run_cli(settings, capsys, *bulk_args(*argv))
-    return code, json.loads(out[out.index("\n[") + 1 :] if not out.startswith("[") else out)
-
-
-def needs_operator(progress) -> bool:  # type: ignore[no-untyped-def]
-    return progress.state is WaitState.NEEDS_OPERATOR
-
-
-async def move_refused(h: Harness) -> tuple[str, WorkflowHandle]:
-    """A new hire waits for the manager; the caller moves the start date, and SAP refuses the
-    move for good (the registration locked, say): the case waits for an operator."""
-    number = h.submit()
-    handle = await h.start(number)
-    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    h.sap.inject_fault("refused", times=1000)  # until cleared
-    await h.reply(handle, number, "Startdato: 15.03.2027")
-    progress = await h.wait_progress(handle, needs_operator, "the case waiting for an operator")
-    assert "update_start_date" in progress.detail
-    return number, handle
+    return code, json.loads(out if out.startswith("[") else out[out.index("\n[") + 1 :])
 
 
 async def test_sap_refusing_a_move_waits_for_an_operator_and_bulk_retry_carries_it_on(
@@ -60,6 +41,8 @@ async def test_sap_refusing_a_move_waits_for_an_operator_and_bulk_retry_carries_
 ):
     h = dev_h
     number, handle = await move_refused(h)
+    progress = await handle.query(NewHireWorkflow.progress)
+    assert progress.detail == "SAP: update_start_date avvist"
     [note] = [n for n in h.notes(number) if "avvist" in n]
     assert "SAP avviste forespørselen" in note and "saksflyt bulk retry" in note
     assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
@@ -103,33 +86,19 @@ async def test_bulk_cancel_ends_a_case_that_waits_for_an_operator(
 
 
 async def test_topdesk_refusing_a_write_waits_for_an_operator_without_a_note(h: Harness):
-    number = h.submit()
-    handle = await h.start(number)
-    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    notes = len(h.notes(number))
-    h.simulator.inject_fault(TOPDESK_REFUSES_WRITES)  # the case archived, read-only
+    number, handle = await approved_write_refused(h)
 
-    await h.decide(handle)  # approved: the case would be completed now
-
-    await h.wait_progress(handle, needs_operator, "the case waiting for an operator")
-    assert len(h.notes(number)) == notes  # TOPdesk refused the note too: the state says it
+    assert not [n for n in h.notes(number) if "avvist" in n]  # refused too: the state says it
     assert h.status(number) != "Fullført"
-
     h.simulator.clear_faults()
     await operator(handle, "retry")
-    result = await handle.result()
-    assert result.outcome is CaseOutcome.REGISTERED
+    assert (await handle.result()).outcome is CaseOutcome.REGISTERED
     assert h.status(number) == "Fullført"
 
 
 async def test_another_signal_does_not_end_the_wait(h: Harness):
     """Only retry and cancel decide: the wait goes on after any other operator action."""
-    number = h.submit()
-    handle = await h.start(number)
-    await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
-    h.simulator.inject_fault(TOPDESK_REFUSES_WRITES)
-    await h.decide(handle)
-    await h.wait_progress(handle, needs_operator, "the case waiting for an operator")
+    number, handle = await approved_write_refused(h)
 
     await operator(handle, "signal")
     await eventually(lambda: handled_signals(handle, 1), "the signal handled")
@@ -139,14 +108,6 @@ async def test_another_signal_does_not_end_the_wait(h: Harness):
     await operator(handle, "cancel")
     assert (await handle.result()).outcome is CaseOutcome.REGISTERED  # done but for the reply
     assert any("avsluttet i saksflyt" in n for n in h.notes(number))
-
-
-async def operator(handle: WorkflowHandle, action: str) -> None:
-    """What `saksflyt bulk` sends a case waiting for an operator."""
-    await handle.signal(
-        NewHireWorkflow.operator_action,
-        OperatorAction(event_id=str(uuid.uuid4()), operator="ola", action=action, reason="testen"),
-    )
 
 
 async def handled_signals(handle: WorkflowHandle, count: int) -> bool:
