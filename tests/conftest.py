@@ -4,6 +4,7 @@ SAP stub per test, and a worker on a task queue of its own."""
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +22,11 @@ from tests.harness import Harness, start_test_server
 from workers.temporal import binary, data_converter
 from workers.worker import Systems, build_worker
 from workflows import search_attributes
+
+# The summer rule (seed 002) is on by default from June to August: a test that expects "Venter på
+# bruker" must not turn into "På vent" because the suite runs in July. tests/test_summer_rule.py
+# sets its own period relative to the test server's clock. Subprocesses (the dev stack) inherit it.
+os.environ["SAKSFLYT_SUMMER_FROM"] = ""
 
 
 @pytest.fixture

@@ -147,7 +147,8 @@ async def test_a_period_the_summer_does_not_touch_takes_the_old_path_without_a_m
 # -- the period and the settings ------------------------------------------------------------------
 
 
-def test_the_default_is_the_summer_months_and_either_setting_empty_turns_it_off():
+def test_the_default_is_the_summer_months_and_either_setting_empty_turns_it_off(monkeypatch):
+    monkeypatch.delenv("SAKSFLYT_SUMMER_FROM")  # tests/conftest.py turns the rule off
     assert Settings().case_timings().summer == SummerPeriod(first="01.06", last="31.08")
     assert Settings(summer_to="").case_timings().summer is None
     assert Settings(summer_from="20.06", summer_to="10.08").case_timings().summer == SummerPeriod(
