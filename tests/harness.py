@@ -153,9 +153,13 @@ class Harness:
         """The unit's HR sends a form in TOPdesk (as its request text); returns the case number."""
         return submit_form(self.topdesk, category, form)
 
-    def submit_extension(self, form: str = EXTENSION_FORM, end: date = date(2027, 6, 30)) -> str:
-        """The form Forlengelse, for an employee in SAP (temporary since 2025) until `end`."""
-        start = date(2025, 1, 1)
+    def submit_extension(
+        self, form: str = EXTENSION_FORM, end: date = date(2027, 6, 30), start: date | None = None
+    ) -> str:
+        """The form Forlengelse, for an employee in SAP temporary from `start` until `end`: by
+        default exactly one year, which the late-notice warning never concerns, so the case goes
+        the same whatever day it runs (the test server's clock starts at the real date)."""
+        start = start or end.replace(year=end.year - 1) + timedelta(days=1)
         self.sap.add_employee(Employee(ansattnummer="05001234", startdato=start, sluttdato=end))
         return self.submit(form, "Forlengelse")
 

@@ -16,6 +16,7 @@ from domain.extension import (
     extension_problems,
     late_decision_warning,
 )
+from domain.forms import format_date
 from tests.harness import Harness
 
 EMPLOYEE = "05001234"
@@ -152,7 +153,8 @@ async def test_a_late_decision_warns_the_unit_once_and_still_registers(h: Harnes
     today = (await h.env.get_current_time()).date()
     h.sap.add_employee(Employee(ansattnummer=EMPLOYEE, startdato=today - timedelta(days=800),
                                 sluttdato=today + timedelta(days=10)))  # fmt: skip
-    number, handle = await start(h)
+    new_end = format_date(today + timedelta(days=400))  # after the current end, whatever today
+    number, handle = await start(h, FORM.replace("30.06.2028", new_end))
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
 
     warnings = [reply for reply in h.replies(number) if reply.startswith("Merk")]

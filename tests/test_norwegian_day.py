@@ -152,7 +152,7 @@ async def _extension_at(
     """The extension of an employee ending `end` decided at `moment`, waiting for the manager,
     and its warnings."""
     await h.env_sleep(moment - await h.env.get_current_time())
-    number = h.submit_extension(end=end)
+    number = h.submit_extension(end=end, start=date(2025, 1, 1))
     handle = await h.start_extension(number)
     await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
     return handle, [reply for reply in h.replies(number) if reply.startswith("Merk")]
