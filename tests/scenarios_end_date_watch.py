@@ -1,21 +1,29 @@
 """The end-date watch's paths for the replay corpus; the tests drive the same ones.
 
-The schedule fires on 1 January 2027 at 06:00; the watch is then for the February run (pay day
-12.02.2027, cut-off 28.01.2027) and acts on 26.01.2027, two working days before the cut-off, for
-the end dates from 26.01.2027 to 28.02.2027.
+The schedule fires on the 1st of the month after the test server's (which starts at the real
+date), at 06:00; the watch is then for the next month's run and acts two working days before its
+cut-off, for the end dates from that day to the last day of the month the run pays. Fired on
+1 January 2027: the February run (pay day 12.02.2027, cut-off 28.01.2027), acting on 26.01.2027
+for the end dates from 26.01.2027 to 28.02.2027. `Watch` holds the moments and the employees,
+whose end dates are placed in and around that window, so the paths are the same whatever day
+they run on.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from temporalio.client import WorkflowHandle
 
 from adapters.dfo.sap import Employee
+from domain.calendar_day import norwegian_day
 from domain.cases import OSLO
-from domain.follow_ups import EndDateWatchInput
+from domain.follow_ups import EndDateWatchInput, WatchPlan, plan_watch
+from domain.payroll_calendar import PayrollCalendar
 from domain.unit_cases import UNIT_CASE_CATEGORY
 from tests.harness import Harness
 from workflows.end_date_watch import EndDateWatch
@@ -24,11 +32,6 @@ IDI = "Institutt for datateknologi og informatikk"
 IMF = "Institutt for matematiske fag"
 FYSIKK = "Institutt for fysikk"  # SAP has no e-mail address for it
 UNIT_EMAIL = {IDI: "idi-hr@ntnu.no", IMF: "imf-hr@ntnu.no"}
-
-FIRED = datetime(2027, 1, 1, 6, 0, tzinfo=OSLO)
-ACTS = datetime(2027, 1, 26, 7, 0, tzinfo=OSLO)  # the watch day, at the watch's hour
-DONE = datetime(2027, 1, 26, 7, 10, tzinfo=OSLO)  # time enough for SAP's retries too
-WATCH_ID = "end-date-watch-2027-01-01T05:00:00Z"  # as the schedule names its runs
 
 
 def employee(
@@ -51,34 +54,92 @@ def employee(
     )
 
 
-# Who the watch stops: end dates from the watch day to the last day of February, no case about
-# them, pay running, no other position.
-STOPPED = {
-    "05000001": employee("05000001", "Kari Nordmann", IDI, date(2027, 2, 15)),
-    "05000002": employee("05000002", "Ola Hansen", IDI, date(2027, 2, 28)),  # the last day
-    "05000003": employee("05000003", "Per Berg", IMF, date(2027, 1, 26)),  # the watch day
-    "05000010": employee("05000010", "Siri Holm", IMF, date(2027, 2, 18)),  # her case is closed
-    "05000011": employee("05000011", "Arne Bakke", FYSIKK, date(2027, 2, 3)),
-}
-# Who the watch leaves alone.
-EXTENDED = employee("05000004", "Lise Dahl", IDI, date(2027, 2, 10))  # open Forlengelse
-LEAVING = employee("05000005", "Nils Lie", IMF, date(2027, 2, 20))  # open Fratredelse
-ALREADY_STOPPED = employee(
-    "05000006", "Anne Moe", IDI, date(2027, 2, 5), lonn_stoppet_fra=date(2027, 2, 6)
-)
-BEFORE_THE_WATCH_DAY = employee("05000007", "Tor Vik", IDI, date(2027, 1, 25))
-AFTER_THE_MONTH = employee("05000008", "Eva Lund", IMF, date(2027, 3, 1))
-OTHER_POSITION = employee("05000009", "Jon Aas", IDI, date(2027, 2, 12), annen_stilling=True)
-PERMANENT = employee("05000012", "Gro Strand", IDI, None)
-LEFT_ALONE = [
-    EXTENDED,
-    LEAVING,
-    ALREADY_STOPPED,
-    BEFORE_THE_WATCH_DAY,
-    AFTER_THE_MONTH,
-    OTHER_POSITION,
-    PERMANENT,
-]
+def first_of_a_month_after(
+    moment: datetime, months: Collection[int] = range(1, 13), hour: int = 6
+) -> datetime:
+    """`hour` o'clock in Oslo on the first 1st of a month (one of `months`) after `moment`: when
+    the schedule fires next, ahead of the test server's clock."""
+    day = norwegian_day(moment).replace(day=1)
+    while True:
+        day = (day + timedelta(days=31)).replace(day=1)
+        if day.month in months:
+            return datetime.combine(day, time(hour, 0), tzinfo=OSLO)
+
+
+def watch_id(fired: datetime) -> str:
+    """The workflow id the schedule gives the run it fires at `fired`."""
+    return f"end-date-watch-{fired.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One firing of the schedule, the watch it should plan, and SAP's employees for it."""
+
+    fired: datetime
+    plan: WatchPlan  # what the watch fired then should plan (the payroll calendar's dates)
+
+    @classmethod
+    async def next(cls, h: Harness, days_before_cutoff: int = 2) -> Watch:
+        """The schedule's next firing after the test server's clock."""
+        fired = first_of_a_month_after(await h.env.get_current_time())
+        plan = plan_watch(PayrollCalendar(), fired.date(), days_before_cutoff)
+        return cls(fired, plan)
+
+    @property
+    def acts(self) -> datetime:
+        """The watch day, at the watch's hour."""
+        return datetime.combine(self.plan.watch_day, time(7, 0), tzinfo=OSLO)
+
+    @property
+    def done(self) -> datetime:
+        return self.acts + timedelta(minutes=10)  # time enough for SAP's retries too
+
+    @property
+    def id(self) -> str:
+        return watch_id(self.fired)
+
+    def day(self, day: int) -> date:
+        """A day of the month the run pays: always within the watch's window."""
+        return self.plan.pay_day.replace(day=day)
+
+    # Who the watch stops: end dates from the watch day to the last day of the month the run
+    # pays, no case about them, pay running, no other position.
+    @property
+    def stopped(self) -> dict[str, Employee]:
+        return {
+            "05000001": employee("05000001", "Kari Nordmann", IDI, self.day(15)),
+            "05000002": employee("05000002", "Ola Hansen", IDI, self.plan.ending_until),  # last
+            "05000003": employee("05000003", "Per Berg", IMF, self.plan.watch_day),  # watch day
+            "05000010": employee("05000010", "Siri Holm", IMF, self.day(18)),  # her case closed
+            "05000011": employee("05000011", "Arne Bakke", FYSIKK, self.day(3)),
+        }
+
+    # Who the watch leaves alone.
+    @property
+    def extended(self) -> Employee:
+        return employee("05000004", "Lise Dahl", IDI, self.day(10))  # open Forlengelse
+
+    @property
+    def leaving(self) -> Employee:
+        return employee("05000005", "Nils Lie", IMF, self.day(20))  # open Fratredelse
+
+    @property
+    def already_stopped(self) -> Employee:
+        return employee("05000006", "Anne Moe", IDI, self.day(5), lonn_stoppet_fra=self.day(6))
+
+    @property
+    def left_alone(self) -> list[Employee]:
+        day_before = self.plan.watch_day - timedelta(days=1)
+        day_after = self.plan.ending_until + timedelta(days=1)
+        return [
+            self.extended,
+            self.leaving,
+            self.already_stopped,
+            employee("05000007", "Tor Vik", IDI, day_before),  # before the watch day
+            employee("05000008", "Eva Lund", IMF, day_after),  # after the month
+            employee("05000009", "Jon Aas", IDI, self.day(12), annen_stilling=True),
+            employee("05000012", "Gro Strand", IDI, None),  # permanent
+        ]
 
 
 def extension_form(number: str, name: str) -> str:
@@ -116,12 +177,13 @@ async def result_of(h: Harness, handle: WorkflowHandle) -> Any:
         return await handle.result()
 
 
-def seed(h: Harness) -> None:
+def seed(h: Harness, watch: Watch) -> None:
     """SAP's employees, and the cases the centre has been told in."""
-    for person in [*STOPPED.values(), *LEFT_ALONE]:
+    for person in [*watch.stopped.values(), *watch.left_alone]:
         h.sap.add_employee(person)
-    h.submit(extension_form(EXTENDED.ansattnummer, EXTENDED.navn), "Forlengelse")
-    h.submit(settlement_form(LEAVING.ansattnummer, LEAVING.navn), "Fratredelse")
+    extended, leaving = watch.extended, watch.leaving
+    h.submit(extension_form(extended.ansattnummer, extended.navn), "Forlengelse")
+    h.submit(settlement_form(leaving.ansattnummer, leaving.navn), "Fratredelse")
     closed = h.submit(extension_form("05000010", "Siri Holm"), "Forlengelse")
     h.topdesk.set_status(closed, "Lukket")  # withdrawn: no longer tells the centre anything
 
@@ -137,16 +199,17 @@ def listed(text: str) -> set[str]:
 
 
 async def start_watch(
-    h: Harness, workflow_id: str = WATCH_ID, input: EndDateWatchInput | None = None
+    h: Harness, workflow_id: str, input: EndDateWatchInput | None = None
 ) -> WorkflowHandle:
     return await h.start_workflow(EndDateWatch.run, input or EndDateWatchInput(), workflow_id)
 
 
 async def stops_pay_and_tells_units(h: Harness) -> WorkflowHandle:
-    seed(h)
-    await at(h, FIRED)
-    handle = await start_watch(h)
-    await result_at(h, handle, DONE)
+    watch = await Watch.next(h)
+    seed(h, watch)
+    await at(h, watch.fired)
+    handle = await start_watch(h, watch.id)
+    await result_at(h, handle, watch.done)
     return handle
 
 

@@ -1,18 +1,23 @@
 """The quarterly follow-up's paths for the replay corpus; the tests drive the same ones.
 
-The schedule fires on 1 April 2027 at 07:00. SAP reports everyone past the end date, or with
-stopped pay, who has no final settlement; the units are asked about all but those with an open
-case and those who go on in another position.
+The schedule fires on the 1st of a quarter's first month at 07:00, the next after the test
+server's clock (which starts at the real date), e.g. on 1 April 2027. SAP reports everyone past
+the end date, or with stopped pay, who has no final settlement; the units are asked about all but
+those with an open case and those who go on in another position. `FollowUp` holds the moments and
+the employees, whose end dates are placed around the day it fires, so the paths are the same
+whatever day they run on.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from temporalio.client import WorkflowHandle
 
-from domain.cases import OSLO
+from adapters.dfo.sap import Employee
 from domain.follow_ups import QuarterlyFollowUpInput
+from domain.payroll_calendar import settlement_pay_day
 from tests.harness import Harness
 from tests.scenarios_end_date_watch import (
     FYSIKK,
@@ -20,55 +25,112 @@ from tests.scenarios_end_date_watch import (
     IMF,
     at,
     employee,
+    first_of_a_month_after,
     result_at,
     settlement_form,
 )
 from workflows.quarterly_follow_up import QuarterlyFollowUp
 
-FIRED = datetime(2027, 4, 1, 7, 0, tzinfo=OSLO)
-DONE = FIRED + timedelta(minutes=10)  # time enough for SAP's retries too
-FOLLOW_UP_ID = "quarterly-follow-up-2027-04-01T05:00:00Z"  # as the schedule names its runs
 
-STILL_PAID = {
-    "05000021": employee("05000021", "Kari Nordmann", IDI, date(2027, 2, 28)),
-    "05000028": employee("05000028", "Eva Lund", FYSIKK, date(2027, 3, 31)),  # yesterday
-}
-PAY_STOPPED = {
-    "05000022": employee(
-        "05000022", "Ola Hansen", IDI, date(2027, 1, 31), lonn_stoppet_fra=date(2027, 2, 1)
-    ),
-    "05000023": employee(
-        "05000023", "Per Berg", IMF, date(2027, 3, 15), lonn_stoppet_fra=date(2027, 3, 16)
-    ),
-}
-ASKED = {**STILL_PAID, **PAY_STOPPED}
-SETTLED = employee("05000024", "Lise Dahl", IDI, date(2027, 2, 15))  # settlement in SAP
-LEAVING = employee("05000025", "Nils Lie", IMF, date(2027, 3, 20))  # open Fratredelse
-NOT_YET = employee("05000026", "Anne Moe", IDI, date(2027, 4, 30))
-ENDS_TODAY = employee("05000029", "Tor Vik", IMF, date(2027, 4, 1))
-OTHER_POSITION = employee("05000027", "Jon Aas", IDI, date(2027, 3, 1), annen_stilling=True)
-PERMANENT = employee("05000030", "Gro Strand", IDI, None)
-NOT_ASKED = [SETTLED, LEAVING, NOT_YET, ENDS_TODAY, OTHER_POSITION, PERMANENT]
+@dataclass(frozen=True)
+class FollowUp:
+    """One firing of the schedule and SAP's employees for it."""
+
+    fired: datetime
+
+    @classmethod
+    async def next(cls, h: Harness) -> FollowUp:
+        now = await h.env.get_current_time()
+        return cls(first_of_a_month_after(now, months=[1, 4, 7, 10], hour=7))
+
+    @property
+    def today(self) -> date:
+        return self.fired.date()  # the Norwegian day it fires
+
+    @property
+    def done(self) -> datetime:
+        return self.fired + timedelta(minutes=10)  # time enough for SAP's retries too
+
+    @property
+    def id(self) -> str:
+        """The workflow id the schedule gives the run."""
+        return f"quarterly-follow-up-{self.fired.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+    def ago(self, days: int) -> date:
+        return self.today - timedelta(days=days)
+
+    @property
+    def still_paid(self) -> dict[str, Employee]:
+        return {
+            "05000021": employee("05000021", "Kari Nordmann", IDI, self.ago(32)),
+            "05000028": employee("05000028", "Eva Lund", FYSIKK, self.ago(1)),  # yesterday
+        }
+
+    @property
+    def pay_stopped(self) -> dict[str, Employee]:
+        first, second = self.ago(60), self.ago(17)
+        return {
+            "05000022": employee(
+                "05000022", "Ola Hansen", IDI, first, lonn_stoppet_fra=first + timedelta(days=1)
+            ),
+            "05000023": employee(
+                "05000023", "Per Berg", IMF, second, lonn_stoppet_fra=second + timedelta(days=1)
+            ),
+        }
+
+    @property
+    def asked(self) -> dict[str, Employee]:
+        return {**self.still_paid, **self.pay_stopped}
+
+    @property
+    def settled(self) -> Employee:
+        return employee("05000024", "Lise Dahl", IDI, self.ago(45))  # settlement in SAP
+
+    @property
+    def leaving(self) -> Employee:
+        return employee("05000025", "Nils Lie", IMF, self.ago(12))  # open Fratredelse
+
+    @property
+    def not_yet(self) -> Employee:
+        return employee("05000026", "Anne Moe", IDI, self.today + timedelta(days=29))
+
+    @property
+    def not_asked(self) -> list[Employee]:
+        return [
+            self.settled,
+            self.leaving,
+            self.not_yet,
+            employee("05000029", "Tor Vik", IMF, self.today),  # ends today
+            employee("05000027", "Jon Aas", IDI, self.ago(31), annen_stilling=True),
+            employee("05000030", "Gro Strand", IDI, None),  # permanent
+        ]
 
 
-def seed(h: Harness) -> None:
-    for person in [*ASKED.values(), *NOT_ASKED]:
+def seed(h: Harness, follow_up: FollowUp) -> None:
+    for person in [*follow_up.asked.values(), *follow_up.not_asked]:
         h.sap.add_employee(person)
+    settled = follow_up.settled
+    assert settled.sluttdato is not None
     h.sap.register_final_settlement(
-        SETTLED.ansattnummer, date(2027, 2, 15), date(2027, 3, 12), "seed/settlement"
+        settled.ansattnummer,
+        settled.sluttdato,
+        settlement_pay_day(settled.sluttdato),
+        "seed/settlement",
     )
-    h.submit(settlement_form(LEAVING.ansattnummer, LEAVING.navn), "Fratredelse")
+    leaving = follow_up.leaving
+    h.submit(settlement_form(leaving.ansattnummer, leaving.navn), "Fratredelse")
 
 
-async def start_follow_up(h: Harness, workflow_id: str = FOLLOW_UP_ID) -> WorkflowHandle:
+async def start_follow_up(h: Harness, workflow_id: str) -> WorkflowHandle:
     return await h.start_workflow(QuarterlyFollowUp.run, QuarterlyFollowUpInput(), workflow_id)
 
 
 async def asks_units(h: Harness) -> WorkflowHandle:
-    seed(h)
-    await at(h, FIRED)
-    handle = await start_follow_up(h)
-    await result_at(h, handle, DONE)
+    follow_up = await FollowUp.next(h)
+    seed(h, follow_up)
+    await at(h, follow_up.fired)
+    handle = await start_follow_up(h, follow_up.id)
+    await result_at(h, handle, follow_up.done)
     return handle
 
 

@@ -4,7 +4,7 @@ covers, whom it stops and whom it leaves alone, and the workflow on the time-ski
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from temporalio.client import WorkflowHandle
 
@@ -20,36 +20,32 @@ from domain.follow_ups import (
     plan_watch,
     select_for_stop,
 )
+from domain.forms import format_date
 from domain.payroll_calendar import PayrollCalendar
 from domain.unit_cases import EXTERNAL_NUMBER_LENGTH, UNIT_CASE_CATEGORY, by_unit, unit_case_key
 from tests.harness import Harness
 from tests.scenarios_end_date_watch import (
-    ACTS,
-    ALREADY_STOPPED,
-    DONE,
-    FIRED,
     FYSIKK,
     IDI,
     IMF,
-    LEFT_ALONE,
-    STOPPED,
     UNIT_EMAIL,
-    WATCH_ID,
+    Watch,
     at,
     employee,
     extension_form,
+    first_of_a_month_after,
     listed,
     result_at,
-    result_of,
     seed,
     settlement_form,
     start_watch,
-    stops_pay_and_tells_units,
     unit_cases,
+    watch_id,
 )
 from workflows.end_date_watch import EndDateWatch
 
 CALENDAR = PayrollCalendar()
+ONE_DAY = timedelta(days=1)
 
 
 def plan(today: date, days_before_cutoff: int = 2) -> WatchPlan:
@@ -166,6 +162,9 @@ def test_each_unit_is_told_at_its_own_address_or_else_at_the_service_centres():
     ]
 
 
+WATCH_ID = "end-date-watch-2027-01-01T05:00:00Z"  # as the schedule names its runs
+
+
 def test_the_unit_case_key_is_one_per_run_and_unit_and_fits_topdesk():
     key = unit_case_key(WATCH_ID, IDI)
     assert key == unit_case_key(WATCH_ID, IDI)
@@ -183,8 +182,12 @@ def stopped_from(h: Harness, number: str) -> date | None:
     return h.sap.employee(number).lonn_stoppet_fra
 
 
-async def watched(h: Harness) -> EndDateWatchResult:
-    return await result_of(h, await stops_pay_and_tells_units(h))
+async def watched(h: Harness) -> tuple[Watch, EndDateWatchResult]:
+    """The scenario's watch, run to its end: the watch and its result."""
+    watch = await Watch.next(h)
+    seed(h, watch)
+    await at(h, watch.fired)
+    return watch, await result_at(h, await start_watch(h, watch.id), watch.done)
 
 
 async def acted_at(handle: WorkflowHandle) -> datetime:
@@ -197,21 +200,22 @@ async def acted_at(handle: WorkflowHandle) -> datetime:
 
 
 async def test_the_watch_sleeps_until_the_watch_day_and_then_stops_pay(h: Harness):
-    seed(h)
-    await at(h, FIRED)
-    handle = await start_watch(h)
+    watch = await Watch.next(h)
+    seed(h, watch)
+    await at(h, watch.fired)
+    handle = await start_watch(h, watch.id)
     watch_plan = await handle.query(EndDateWatch.plan)
-    assert watch_plan.watch_day == date(2027, 1, 26)
-    await at(h, datetime(2027, 1, 26, 6, 59, tzinfo=OSLO))
+    assert watch_plan.watch_day == watch.plan.watch_day
+    await at(h, watch.acts - timedelta(minutes=1))
 
-    assert all(stopped_from(h, number) is None for number in STOPPED)
+    assert all(stopped_from(h, number) is None for number in watch.stopped)
     assert unit_cases(h) == {}
-    result = await result_at(h, handle, DONE)
+    result = await result_at(h, handle, watch.done)
 
     acted = await acted_at(handle)
-    assert ACTS <= acted < ACTS + timedelta(minutes=1)
-    assert result.stopped == len(STOPPED)
-    for number, person in STOPPED.items():
+    assert watch.acts <= acted < watch.acts + timedelta(minutes=1)
+    assert result.stopped == len(watch.stopped)
+    for number, person in watch.stopped.items():
         assert person.sluttdato is not None
         assert stopped_from(h, number) == person.sluttdato + timedelta(days=1)
 
@@ -219,11 +223,12 @@ async def test_the_watch_sleeps_until_the_watch_day_and_then_stops_pay(h: Harnes
 async def test_employees_with_an_open_case_stopped_pay_or_another_position_are_left_alone(
     h: Harness,
 ):
-    result = await watched(h)
+    watch, result = await watched(h)
 
-    assert stopped_from(h, ALREADY_STOPPED.ansattnummer) == date(2027, 2, 6)  # as it was
-    for person in LEFT_ALONE:
-        if person is not ALREADY_STOPPED:
+    already = watch.already_stopped
+    assert stopped_from(h, already.ansattnummer) == already.lonn_stoppet_fra  # as it was
+    for person in watch.left_alone:
+        if person.ansattnummer != already.ansattnummer:
             assert stopped_from(h, person.ansattnummer) is None, person.navn
     assert (result.announced, result.already_stopped, result.other_position) == (2, 1, 1)
 
@@ -231,23 +236,24 @@ async def test_employees_with_an_open_case_stopped_pay_or_another_position_are_l
 async def test_end_dates_outside_the_watch_day_to_the_end_of_the_coming_month_are_not_reported(
     h: Harness,
 ):
-    result = await watched(h)
+    watch, result = await watched(h)
 
-    # 26.01 and 28.02 are in; 25.01, 01.03 and a permanent position are not in SAP's report
-    assert result.in_report == len(STOPPED) + 4
-    assert result.plan.ending_from == date(2027, 1, 26)
-    assert result.plan.ending_until == date(2027, 2, 28)
+    # the watch day and the month's last day are in; the days before and after them and a
+    # permanent position are not in SAP's report
+    assert result.in_report == len(watch.stopped) + 4
+    assert result.plan.ending_from == watch.plan.watch_day
+    assert result.plan.ending_until == watch.plan.ending_until
 
 
 async def test_each_unit_gets_one_case_listing_exactly_its_stopped_employees(h: Harness):
-    result = await watched(h)
+    watch, result = await watched(h)
 
     cases = unit_cases(h)
     assert sorted(cases) == sorted(result.case_numbers)
     by_unit_name = {case.unit: case for case in result.cases}
     assert sorted(by_unit_name) == sorted([FYSIKK, IDI, IMF])
     for unit, case in by_unit_name.items():
-        expected = {n for n, person in STOPPED.items() if person.organisasjon == unit}
+        expected = {n for n, person in watch.stopped.items() if person.organisasjon == unit}
         assert set(case.employee_numbers) == expected
         text = cases[case.case_number]
         assert listed(text) == expected
@@ -256,81 +262,94 @@ async def test_each_unit_gets_one_case_listing_exactly_its_stopped_employees(h: 
         assert incident.caller.email == UNIT_EMAIL.get(unit, SERVICE_CENTRE_EMAIL)
         assert incident.category is not None and incident.category.name == UNIT_CASE_CATEGORY
     idi = cases[by_unit_name[IDI].case_number]
-    assert "Kari Nordmann" in idi and "15.02.2027" in idi and "16.02.2027" in idi
-    assert "Forlengelse" in idi and "Fratredelse" in idi and "12.02.2027" in idi
+    ends, stops = watch.day(15), watch.day(16)  # Kari Nordmann's end date, and the pay stop
+    assert "Kari Nordmann" in idi and format_date(ends) in idi and format_date(stops) in idi
+    pay_day = format_date(watch.plan.pay_day)
+    assert "Forlengelse" in idi and "Fratredelse" in idi and pay_day in idi
 
 
 async def test_a_second_run_of_the_same_workflow_opens_no_second_case_and_stops_nothing_twice(
     h: Harness,
 ):
-    first = await watched(h)
-    later = DONE + timedelta(minutes=10)
-    again = await result_at(h, await start_watch(h), later)  # same id: all stopped by now
+    watch, first = await watched(h)
+    later = watch.done + timedelta(minutes=10)
+    again = await result_at(h, await start_watch(h, watch.id), later)  # all stopped by now
 
-    assert (again.stopped, again.already_stopped, again.cases) == (0, 1 + len(STOPPED), [])
+    stopped = watch.stopped
+    assert (again.stopped, again.already_stopped, again.cases) == (0, 1 + len(stopped), [])
     # A retry that finds SAP as it was before the first stop: the same keys find the first
     # answers, in SAP and in TOPdesk.
-    for person in STOPPED.values():
+    for person in stopped.values():
         h.sap.add_employee(person)
-    retried = await result_at(h, await start_watch(h), later + timedelta(minutes=10))
+    retried = await result_at(h, await start_watch(h, watch.id), later + timedelta(minutes=10))
 
-    assert retried.stopped == len(STOPPED)
+    assert retried.stopped == len(stopped)
     assert sorted(retried.case_numbers) == sorted(first.case_numbers)
     assert len(unit_cases(h)) == 3
-    assert all(stopped_from(h, number) is None for number in STOPPED)  # not stopped a 2nd time
+    assert all(stopped_from(h, number) is None for number in stopped)  # not stopped a 2nd time
 
 
 async def test_another_run_of_the_schedule_opens_its_own_cases(h: Harness):
-    first = await watched(h)
-    for person in STOPPED.values():
+    watch, first = await watched(h)
+    for person in watch.stopped.values():
         h.sap.add_employee(person)
-    other_run = await start_watch(h, "end-date-watch-2027-01-02T05:00:00Z")
-    other = await result_at(h, other_run, DONE + timedelta(minutes=10))
+    other_run = await start_watch(h, watch_id(watch.fired + timedelta(days=1)))
+    other = await result_at(h, other_run, watch.done + timedelta(minutes=10))
 
     assert set(other.case_numbers).isdisjoint(first.case_numbers)
 
 
 async def test_a_watch_with_nobody_to_stop_opens_no_case(h: Harness):
-    h.sap.add_employee(ALREADY_STOPPED)
-    await at(h, FIRED)
-    result = await result_at(h, await start_watch(h), DONE)
+    watch = await Watch.next(h)
+    h.sap.add_employee(watch.already_stopped)
+    await at(h, watch.fired)
+    result = await result_at(h, await start_watch(h, watch.id), watch.done)
 
     assert (result.stopped, result.cases) == (0, [])
     assert unit_cases(h) == {}
 
 
 async def test_the_december_watch_stops_pay_for_end_dates_in_january(h: Harness):
-    h.sap.add_employee(employee("05000001", "Kari Nordmann", IDI, date(2028, 1, 31)))
-    h.sap.add_employee(employee("05000002", "Ola Hansen", IDI, date(2028, 2, 1)))
-    await at(h, datetime(2027, 12, 1, 6, 0, tzinfo=OSLO))
-    handle = await start_watch(h, "end-date-watch-2027-12-01T05:00:00Z")
-    result = await result_at(h, handle, datetime(2027, 12, 24, 7, 10, tzinfo=OSLO))
+    """Fired on the next 1 December (on 01.12.2027: acting on Christmas Eve, 24.12.2027, for the
+    run of 12.01.2028)."""
+    fired = first_of_a_month_after(await h.env.get_current_time(), months=[12])
+    january = plan(fired.date())
+    assert january.pay_day.month == 1 and january.watch_day.month == 12
+    h.sap.add_employee(employee("05000001", "Kari Nordmann", IDI, january.ending_until))
+    h.sap.add_employee(employee("05000002", "Ola Hansen", IDI, january.ending_until + ONE_DAY))
+    await at(h, fired)
+    handle = await start_watch(h, watch_id(fired))
+    done = datetime.combine(january.watch_day, time(7, 10), tzinfo=OSLO)
+    result = await result_at(h, handle, done)
 
-    assert (await acted_at(handle)).date() == date(2027, 12, 24)
-    assert stopped_from(h, "05000001") == date(2028, 2, 1)
+    assert (await acted_at(handle)).date() == january.watch_day
+    assert stopped_from(h, "05000001") == january.ending_until + ONE_DAY  # 1 February
     assert stopped_from(h, "05000002") is None
     [case] = result.cases
-    assert "12.01.2028" in unit_cases(h)[case.case_number]
+    assert format_date(january.pay_day) in unit_cases(h)[case.case_number]
 
 
 async def test_the_watch_day_is_a_setting_of_the_input(h: Harness):
-    h.sap.add_employee(employee("05000001", "Kari Nordmann", IDI, date(2027, 2, 15)))
-    await at(h, FIRED)
+    watch = await Watch.next(h)
+    h.sap.add_employee(employee("05000001", "Kari Nordmann", IDI, watch.day(15)))
+    await at(h, watch.fired)
     late = EndDateWatchInput(watch_working_days_before_cutoff=0)
-    handle = await start_watch(h, input=late)
-    await result_at(h, handle, datetime(2027, 1, 28, 7, 10, tzinfo=OSLO))
+    handle = await start_watch(h, watch.id, input=late)
+    cutoff = watch.plan.cutoff  # on the cut-off day itself, not two working days before
+    await result_at(h, handle, datetime.combine(cutoff, time(7, 10), tzinfo=OSLO))
 
-    assert (await acted_at(handle)).date() == date(2027, 1, 28)
+    assert (await acted_at(handle)).date() == cutoff
 
 
 async def test_an_sap_outage_on_the_watch_day_recovers(h: Harness):
-    seed(h)
-    await at(h, FIRED)
+    watch = await Watch.next(h)
+    seed(h, watch)
+    await at(h, watch.fired)
     h.sap.inject_fault("unavailable", times=3)
-    handle = await start_watch(h)
-    result = await result_at(h, handle, DONE)
+    handle = await start_watch(h, watch.id)
+    result = await result_at(h, handle, watch.done)
 
-    assert result.stopped == len(STOPPED)
+    assert result.stopped == len(watch.stopped)
     history = await handle.fetch_history()
     attempts = [
         e.activity_task_started_event_attributes.attempt
@@ -343,15 +362,16 @@ async def test_an_sap_outage_on_the_watch_day_recovers(h: Harness):
 async def test_a_unit_address_topdesk_refuses_gets_the_case_at_the_service_centres_address(
     h: Harness,
 ):
-    seed(h)
-    await at(h, FIRED)
+    watch = await Watch.next(h)
+    seed(h, watch)
+    await at(h, watch.fired)
     h.simulator.inject_fault(
         FaultRule(kind="status", method="POST", path_prefix="/tas/api/incidents", status=400)
     )
-    handle = await start_watch(h)
-    result = await result_at(h, handle, DONE)
+    handle = await start_watch(h, watch.id)
+    result = await result_at(h, handle, watch.done)
 
-    assert result.stopped == len(STOPPED) and len(result.cases) == 3
+    assert result.stopped == len(watch.stopped) and len(result.cases) == 3
     callers = {}
     for case in result.cases:
         incident = h.topdesk.get_incident(case.case_number)

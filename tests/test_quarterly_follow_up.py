@@ -24,20 +24,9 @@ from tests.scenarios_end_date_watch import (
     at,
     listed,
     result_at,
-    result_of,
     unit_cases,
 )
-from tests.scenarios_quarterly_follow_up import (
-    ASKED,
-    DONE,
-    FIRED,
-    NOT_YET,
-    PAY_STOPPED,
-    STILL_PAID,
-    asks_units,
-    seed,
-    start_follow_up,
-)
+from tests.scenarios_quarterly_follow_up import FollowUp, seed, start_follow_up
 
 TODAY = date(2027, 4, 1)
 
@@ -90,72 +79,81 @@ def test_the_case_text_lists_the_still_paid_before_those_whose_pay_is_stopped():
 # -- the workflow -----------------------------------------------------------------------------
 
 
-async def followed_up(h: Harness) -> QuarterlyFollowUpResult:
-    return await result_of(h, await asks_units(h))
+async def followed_up(h: Harness) -> tuple[FollowUp, QuarterlyFollowUpResult]:
+    """The scenario's follow-up, run to its end: the follow-up and its result."""
+    follow_up = await FollowUp.next(h)
+    seed(h, follow_up)
+    await at(h, follow_up.fired)
+    handle = await start_follow_up(h, follow_up.id)
+    return follow_up, await result_at(h, handle, follow_up.done)
 
 
 async def test_each_unit_is_asked_in_one_case_about_exactly_those_who_left_without_a_settlement(
     h: Harness,
 ):
-    result = await followed_up(h)
+    follow_up, result = await followed_up(h)
+    asked = follow_up.asked
 
     cases = unit_cases(h)
     assert sorted(cases) == sorted(result.case_numbers)
     by_unit = {case.unit: case for case in result.cases}
     assert sorted(by_unit) == sorted([FYSIKK, IDI, IMF])
     for unit, case in by_unit.items():
-        expected = {n for n, person in ASKED.items() if person.organisasjon == unit}
+        expected = {n for n, person in asked.items() if person.organisasjon == unit}
         assert listed(cases[case.case_number]) == expected == set(case.employee_numbers)
         incident = h.topdesk.get_incident(case.case_number)
         assert incident.caller is not None
         assert incident.caller.email == UNIT_EMAIL.get(unit, SERVICE_CENTRE_EMAIL)
     # SAP's report holds the settled neither; the open case and the other position are left out
-    assert (result.in_report, result.announced, result.other_position) == (len(ASKED) + 2, 1, 1)
+    assert (result.in_report, result.announced, result.other_position) == (len(asked) + 2, 1, 1)
 
 
 async def test_the_units_case_names_who_is_still_paid_and_whose_pay_is_stopped(h: Harness):
-    result = await followed_up(h)
+    follow_up, result = await followed_up(h)
 
     [idi] = [case for case in result.cases if case.unit == IDI]
     text = unit_cases(h)[idi.case_number]
     still_paid, stopped = text.split("Lønnen er stoppet, men sluttoppgjør mangler:")
-    idi_paid = {n for n, p in STILL_PAID.items() if p.organisasjon == IDI}
-    idi_stopped = {n for n, p in PAY_STOPPED.items() if p.organisasjon == IDI}
+    idi_paid = {n for n, p in follow_up.still_paid.items() if p.organisasjon == IDI}
+    idi_stopped = {n for n, p in follow_up.pay_stopped.items() if p.organisasjon == IDI}
     assert listed(still_paid) == idi_paid and listed(stopped) == idi_stopped
-    assert NOT_YET.navn not in text
+    assert follow_up.not_yet.navn not in text
 
 
 async def test_today_is_the_day_the_schedule_fired(h: Harness):
-    result = await followed_up(h)
+    follow_up, result = await followed_up(h)
 
-    assert result.today == FIRED.astimezone(OSLO).date() == TODAY
+    assert result.today == follow_up.fired.astimezone(OSLO).date()
 
 
 async def test_a_second_run_of_the_same_workflow_opens_no_second_case(h: Harness):
-    first = await followed_up(h)
-    again = await result_at(h, await start_follow_up(h), DONE + timedelta(minutes=10))
+    follow_up, first = await followed_up(h)
+    later = follow_up.done + timedelta(minutes=10)
+    again = await result_at(h, await start_follow_up(h, follow_up.id), later)
 
     assert sorted(again.case_numbers) == sorted(first.case_numbers)
     assert len(unit_cases(h)) == 3
 
 
 async def test_nobody_without_a_settlement_opens_no_case(h: Harness):
-    h.sap.add_employee(NOT_YET)
-    await at(h, FIRED)
-    result = await result_at(h, await start_follow_up(h), DONE)
+    follow_up = await FollowUp.next(h)
+    h.sap.add_employee(follow_up.not_yet)
+    await at(h, follow_up.fired)
+    result = await result_at(h, await start_follow_up(h, follow_up.id), follow_up.done)
 
     assert (result.in_report, result.cases) == (0, [])
     assert unit_cases(h) == {}
 
 
 async def test_an_sap_outage_recovers(h: Harness):
-    seed(h)
-    await at(h, FIRED)
+    follow_up = await FollowUp.next(h)
+    seed(h, follow_up)
+    await at(h, follow_up.fired)
     h.sap.inject_fault("unavailable", times=3)
-    handle = await start_follow_up(h)
-    result = await result_at(h, handle, DONE)
+    handle = await start_follow_up(h, follow_up.id)
+    result = await result_at(h, handle, follow_up.done)
 
-    assert result.asked == len(ASKED)
+    assert result.asked == len(follow_up.asked)
     history = await handle.fetch_history()
     [report] = [
         e.activity_task_started_event_attributes.attempt
