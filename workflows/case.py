@@ -8,7 +8,7 @@ close the case cleanly when no answer comes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -146,16 +146,18 @@ class CaseConversation(Withdrawable, OperatorWait):
         """Read the case as it is now; every event before this read is thereby handled."""
         self.unread_events = 0
         summary = f"TOPdesk: les sak {self.case_number}"
-        snapshot = await self.or_operator(
-            summary,
-            lambda: workflow.execute_activity_method(
+
+        def read() -> Awaitable[CaseSnapshot]:
+            return workflow.execute_activity_method(
                 TopdeskActivities.read_case,
                 CaseRef(case_number=self.case_number),
                 start_to_close_timeout=TOPDESK_TIMEOUT,
                 retry_policy=TOPDESK_RETRY,
                 summary=summary,
-            ),
-        )
+            )
+
+        # A case TOPdesk refuses at the first read (no such case) was never ours: that fails.
+        snapshot = await (self.or_operator(summary, read) if self._read_before else read())
         self.topdesk_status = snapshot.status
         first, self._read_before = not self._read_before, True
         if snapshot.category != self.category:
