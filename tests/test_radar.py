@@ -221,7 +221,7 @@ async def test_a_resignation_whose_settlement_carries_the_case_leaves_the_radar_
     from tests.scenarios_resignation import employee, on_hold, start, submit
 
     employee(h)
-    parent = await start(h, submit(h))
+    parent = await start(h, await submit(h))
     number, child = await on_hold(h, parent)
     handed = await parent.query(ResignationWorkflow.progress)
     assert handed.state is WaitState.HANDED_OVER and handed.sla.paused
