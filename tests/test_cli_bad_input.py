@@ -1,6 +1,8 @@
-"""Every `saksflyt` command given bad input, run as an operator runs it (the console script's
-`main`, a process of its own): one line on stderr naming the problem, a non-zero exit code, and
-never a traceback. Exit 2 is bad input, 1 a failure (here: no Temporal where the settings say)."""
+"""Every `saksflyt` command given bad input: one line on stderr naming the problem, a non-zero exit
+code, and never a traceback. Exit 2 is bad input, 1 a failure (here: no Temporal where the
+settings say). Each case runs through `cli.run`, what the console script's `main` calls; a sample
+of them, and what only `main` does (settings read from the environment), run as an operator runs
+them, a process of its own (a process costs two seconds of imports, fifty of them a minute)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.net import free_port
+from workers import cli
+from workers.settings import Settings
 
 BAD_INPUT = 2
 FAILED = 1
@@ -106,7 +110,25 @@ def assert_one_line_error(run: subprocess.CompletedProcess[str], code: int) -> N
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_bad_input_is_one_line_and_an_exit_code(tmp_path: Path, case: str):
+def test_bad_input_is_one_line_and_an_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], case: str
+):
+    argv, code = CASES[case]
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        temporal_address=f"127.0.0.1:{free_port()}",  # nobody listens there
+        log_format="json",
+    )
+    returned = cli.run(argv, settings)
+    said = capsys.readouterr()
+    assert_one_line_error(subprocess.CompletedProcess(argv, returned, said.out, said.err), code)
+
+
+@pytest.mark.parametrize(
+    "case", ["no such command", "quarantine purge: NaN days", "cases: Temporal unreachable"]
+)
+def test_the_console_script_says_the_same_in_a_process_of_its_own(tmp_path: Path, case: str):
     argv, code = CASES[case]
     assert_one_line_error(saksflyt(tmp_path, *argv), code)
 
