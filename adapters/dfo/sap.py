@@ -4,7 +4,7 @@ DFØ publishes read APIs (ansatte, stillinger) but no public API for registering
 service centre registers through SAP's forms, which are then sent to the manager for approval;
 dfo-domain.md §1, §6). The stub therefore stands in for those forms. It keeps its state in SQLite
 so that it survives restarts, answers a repeated idempotency key with the first answer, and lets
-tests and demos inject faults and record the manager's decision.
+tests and demos inject faults and record the manager's decision (`sap_controls.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from adapters.dfo import sap_tables as tables
 from adapters.dfo.sap_changes import Endring, applied, refusal
+from adapters.dfo.sap_controls import SapControls
 from adapters.dfo.sap_port import (
     ApprovalState,
     Employee,
@@ -27,16 +28,15 @@ from adapters.dfo.sap_port import (
     Registration,
     Settlement,
 )
-from adapters.dfo.store import FaultKind, StubStore
+from adapters.dfo.store import StubStore
 
 
-class SapStub:
-    """SAP's registration forms, durable in one SQLite file shared by every process using it."""
+class SapStub(SapControls):
+    """SAP's registration forms, durable in one SQLite file shared by every process using it;
+    what the manager, the payroll run and the tests do to them is `SapControls`'s."""
 
     def __init__(self, path: Path) -> None:
         self.store = StubStore(path, tables.SCHEMA, refusal=_refused)
-
-    # -- the port ------------------------------------------------------------------------
 
     def register_new_hire(self, hire: NewHire, idempotency_key: str) -> Registration:
         """Create the registration once per key; a person with a live registration is refused."""
@@ -262,62 +262,6 @@ class SapStub:
             employees = tables.employees(db)
             settled = {s.ansattnummer for s in tables.settlements(db) if not s.kansellert}
         return [e for e in employees if _has_left(e, today) and e.ansattnummer not in settled]
-
-    # -- what the manager and the tests do -------------------------------------------------
-
-    def run_payroll(self, pay_day: date) -> None:
-        """DFØ runs the payroll of `pay_day`: every settlement due by then and not cancelled is
-        paid."""
-        with self.store.transaction() as db:
-            for settlement in tables.settlements(db):
-                due = settlement.utbetales <= pay_day
-                if due and not settlement.utbetalt and not settlement.kansellert:
-                    tables.save_settlement(db, settlement.model_copy(update={"utbetalt": True}))
-
-    def add_employee(self, employee: Employee) -> None:
-        """SAP's existing employees; tests and the demo put them there."""
-        with self.store.transaction() as db:
-            tables.save_employee(db, employee)
-
-    def decide(self, registration_id: str, approved: bool, reason: str | None = None) -> None:
-        """The manager approves or rejects the form in the DFØ portal; an approved extension
-        moves the employee's end date, an approved stillingsendring sets the percentage."""
-        with self.store.transaction() as db:
-            registration = tables.load(db, registration_id).model_copy(
-                update={
-                    "status": ApprovalState.APPROVED if approved else ApprovalState.REJECTED,
-                    "reason": reason,
-                }
-            )
-            tables.store(db, registration)
-            if approved and registration.type == "forlengelse":
-                employee = tables.employee(db, registration.ansattnummer)
-                tables.save_employee(
-                    db, employee.model_copy(update={"sluttdato": registration.sluttdato})
-                )
-            if approved and registration.type == "stillingsendring":
-                employee = tables.employee(db, registration.ansattnummer)
-                tables.save_employee(
-                    db,
-                    employee.model_copy(update={"stillingsprosent": registration.stillingsprosent}),
-                )
-            if approved and registration.endring is not None:
-                employee = tables.employee(db, registration.ansattnummer)
-                update = applied(employee, registration.endring)
-                tables.save_employee(db, employee.model_copy(update=update))
-
-    def inject_fault(self, kind: FaultKind, times: int = 1, seconds: float = 0.0) -> None:
-        """Make the next `times` calls fail as unavailable, or answer `seconds` late."""
-        self.store.inject_fault(kind, times, seconds)
-
-    def registrations(self) -> list[Registration]:
-        with self.store.transaction() as db:
-            rows = db.execute("select data from registrations order by id").fetchall()
-        return [Registration.model_validate_json(row[0]) for row in rows]
-
-    def settlements(self) -> list[Settlement]:
-        with self.store.transaction() as db:
-            return tables.settlements(db)
 
 
 def _refused() -> PayrollRejected:
