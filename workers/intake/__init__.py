@@ -21,7 +21,8 @@ The package, one concern a module:
     body.py       what the gate refuses in a body (not UTF-8, NaN, 1e999, too deep, ...)
     gate.py       the ASGI gate every request meets first, and the access log
     threads.py    TOPdesk reads on a bounded pool of their own, with a time limit; the store's pool
-    delivery.py   routing by category, and starting or signalling the workflow
+    targets.py    routing by category: where an event goes, read from TOPdesk if need be
+    delivery.py   starting or signalling the routed event's workflow
     accept.py     what becomes of an event: delivered, queued, quarantined
     metrics.py    `/metrics` for Prometheus
     app.py        `create_app`: the routes and their answers
@@ -29,14 +30,7 @@ The package, one concern a module:
 
 from workers.intake.app import SIGNATURE_HEADER, TIMESTAMP_HEADER, create_app
 from workers.intake.body import MAX_DEPTH
-from workers.intake.delivery import (
-    CaseNotRunning,
-    Target,
-    dispatch,
-    redeliver,
-    target_of,
-    topdesk_of,
-)
+from workers.intake.delivery import CaseNotRunning, dispatch, redeliver
 from workers.intake.models import (
     CASE_NUMBER,
     FORM_ID,
@@ -51,6 +45,7 @@ from workers.intake.models import (
     resignation_id,
 )
 from workers.intake.security import logged_path, sign, signature_ok
+from workers.intake.targets import Target, target_of, topdesk_of
 
 __all__ = [
     "CASE_NUMBER",

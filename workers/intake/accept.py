@@ -17,7 +17,7 @@ from fastapi import HTTPException
 from temporalio.client import Client
 
 from adapters.topdesk.errors import TopdeskError
-from workers.intake.delivery import CaseNotRunning, Target, dispatch, target_of
+from workers.intake.delivery import CaseNotRunning, dispatch
 from workers.intake.metrics import Counts
 from workers.intake.models import (
     Accepted,
@@ -29,6 +29,7 @@ from workers.intake.models import (
     received,
     source_of,
 )
+from workers.intake.targets import Target, target_of
 from workers.intake.threads import Threads
 from workers.outbox import Drainer, Outbox, OutboxEvent, TemporalUnavailable, Unavailable
 from workers.quarantine import Quarantine, QuarantineFull, Refused

@@ -27,7 +27,6 @@ from adapters.topdesk.port import TopdeskPort
 from adapters.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from workers import tracing
 from workers.intake.accept import Acceptor
-from workers.intake.delivery import topdesk_of
 from workers.intake.gate import RequestGate
 from workers.intake.metrics import CONTENT_TYPE, State, exposition
 from workers.intake.models import (
@@ -44,6 +43,7 @@ from workers.intake.security import (
     redact_uvicorn_access_log,
     signature_ok,
 )
+from workers.intake.targets import topdesk_of
 from workers.intake.threads import Threads
 from workers.outbox import Outbox
 from workers.quarantine import Quarantine, QuarantineFull
