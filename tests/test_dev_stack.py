@@ -79,8 +79,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Completed
 def test_the_demo_settles_every_case_and_exits_0(demo: tuple[subprocess.CompletedProcess, Path]):
     run, _ = demo
     assert run.returncode == 0, run.stdout + run.stderr
-    for outcome in ("registered", "refused"):
+    for outcome in ("registered", "refused", "decided"):
         assert outcome in run.stdout
+    for title in ("fast tillegg registreres", "intern permisjon innvilges"):
+        assert title in run.stdout
+    assert "leder svarer i" in run.stdout  # the manager answered in the case opened to them
 
 
 def test_no_identifier_of_the_demo_lies_in_clear_in_temporal_logs_outbox_or_quarantine(

@@ -1,11 +1,13 @@
 """The demo of `make run`: sample forms carried through the running stack.
 
-It plays the people around the cases: the unit's HR submits new-hire forms in TOPdesk (the
-simulator sends the "created" webhooks to the intake), answers when asked, and the manager
-approves or rejects in the DFØ portal (a webhook to the intake); an employee resigns in the DFØ
-portal (its stub posts the event to the intake), and that case settles once its final settlement
-waits for the payroll run of the month after the last day. It prints every change of a case's
-wait state as it happens, and a summary once every case has settled.
+It plays the people around the cases: the unit's HR submits new-hire forms and an employment
+change in TOPdesk (the simulator sends the "created" webhooks to the intake), answers when asked,
+and the manager approves or rejects in the DFØ portal (a webhook to the intake); an employee
+applies for internal leave, which the manager grants in the case the centre opens to them; an
+employee resigns in the DFØ portal (its stub posts the event to the intake), and that case
+settles once its final settlement waits for the payroll run of the month after the last day. It
+prints every change of a case's wait state as it happens, and a summary once every case has
+settled.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from adapters.dfo.sap import Employee, SapStub
 from adapters.topdesk.models import NewIncident, Ref
 from adapters.topdesk.port import TopdeskPort
 from domain.cases import CaseProgress, WaitState
-from workers.intake import new_hire_id, resignation_id, topdesk_of
+from domain.processes import EMPLOYMENT_CHANGE, INTERNAL_LEAVE, NEW_HIRE, Process
+from workers.intake import resignation_id, topdesk_of
 from workers.settings import Settings
 from workflows.new_hire import NewHireWorkflow
 
@@ -47,6 +50,9 @@ class Ended(BaseModel):
 class DemoCase:
     title: str
     changes: dict[str, str]  # label → value (None-like "" removes the line)
+    process: Process = NEW_HIRE
+    form: str | None = None  # the whole form, for a process other than the new hire
+    manager_answer: str | None = None  # written in the case the centre opens to the manager
     answers: list[str] = field(default_factory=list)  # the caller's replies when asked
     change_while_approving: str | None = None  # what the caller writes while the manager decides
     decisions: list[tuple[bool, str | None]] = field(default_factory=lambda: [(True, None)])
@@ -74,7 +80,31 @@ def demo_cases() -> list[DemoCase]:
             answers=["Stillingsprosent: 80"],
             decisions=[(False, "Stillingsprosenten skal være 80"), (True, None)],
         ),
+        DemoCase(
+            "fast tillegg registreres",
+            {},
+            process=EMPLOYMENT_CHANGE,
+            form=DEMO_EMPLOYEE_FORM.format(
+                "Endringstype: Faste tillegg\nTillegg: Funksjonstillegg\nBeløp: 30 000"
+            ),
+        ),
+        DemoCase(
+            "intern permisjon innvilges",
+            {},
+            process=INTERNAL_LEAVE,
+            form=DEMO_EMPLOYEE_FORM.format(
+                "Permisjon fra: 01.03.2027\nPermisjon til: 28.02.2028\n"
+                "Ny stilling: Prosjektleder, Institutt for datateknologi og informatikk\n"
+                "Leder: Ola Leder\nLeders e-post: ola.leder@ntnu.no"
+            ),
+            manager_answer="Innvilget",
+            expected="decided",
+        ),
     ]
+
+
+# An employee SAP knows (`Demo._hire`), for the forms of processes other than the new hire.
+DEMO_EMPLOYEE_FORM = "Navn: Kari Nordmann\nAnsattnummer: {{employee}}\nFra dato: 01.03.2027\n{}"
 
 
 def submit_form(topdesk: TopdeskPort, category: str, form: str) -> str:
@@ -141,8 +171,9 @@ class Demo:
     async def run(self) -> bool:
         """Submit every form and play along until each case has settled; True if all as expected."""
         for case in self.cases:
-            case.number = submit_form(self.topdesk, "Nyansettelse", demo_form(case.changes))
-            case.workflow_id = new_hire_id(case.number)
+            form = self._employed(case.form) if case.form else demo_form(case.changes)
+            case.number = submit_form(self.topdesk, case.process.category, form)
+            case.workflow_id = case.process.workflow_id(case.number)
             self.console.print(f"[bold]{case.number}[/]  sendt inn: {case.title}")
         self.cases.append(self._resign())
         deadline = time.monotonic() + SETTLE_SECONDS
@@ -156,6 +187,14 @@ class Demo:
             await asyncio.sleep(0.3)
         self.console.print(self._summary())
         return all(case.outcome == case.expected for case in self.cases)
+
+    def _employed(self, form: str) -> str:
+        """The form, for an employee in a permanent position SAP knows from 2019."""
+        employee_number = f"{random.randint(5100000, 5999999):08d}"
+        self.sap.add_employee(
+            Employee(ansattnummer=employee_number, startdato=date(2019, 8, 1), navn="Kari Nordmann")
+        )
+        return form.replace("{employee}", employee_number)
 
     def _resign(self) -> DemoCase:
         """An employee of five years resigns in the DFØ portal, three months ahead."""
@@ -213,7 +252,10 @@ class Demo:
         if progress.state is WaitState.AWAITING_CALLER and case.answers:
             self._reply(case, case.answers.pop(0))
         elif progress.state is WaitState.AWAITING_APPROVAL:
-            if case.change_while_approving:
+            if case.manager_answer:
+                self._manager_answers(case, case.manager_answer)
+                case.manager_answer = None
+            elif case.change_while_approving:
                 self._reply(case, case.change_while_approving)
                 case.change_while_approving = None
             elif case.decisions and progress.registration_id:
@@ -224,6 +266,16 @@ class Demo:
         url = f"{self.settings.topdesk_url}/_sim/incidents/{case.number}/reply"
         requests.post(url, json={"text": text}, timeout=5).raise_for_status()
         self.console.print(f"[bold]{case.number}[/]  innmelder svarer: {text.splitlines()[-1]}")
+
+    def _manager_answers(self, case: DemoCase, text: str) -> None:
+        """The manager answers in the case the centre opened to them (its external number is
+        the application's case); the simulator sends that case's webhook to the intake."""
+        opened = self.topdesk.find_by_external_number(case.number)
+        if opened is None:
+            return
+        url = f"{self.settings.topdesk_url}/_sim/incidents/{opened.number}/reply"
+        requests.post(url, json={"text": text}, timeout=5).raise_for_status()
+        self.console.print(f"[bold]{case.number}[/]  leder svarer i {opened.number}: {text}")
 
     def _decide(
         self, case: DemoCase, registration_id: str, approved: bool, reason: str | None
@@ -248,7 +300,7 @@ class Demo:
         self.console.print(f"[bold]{case.number}[/]  leder {verdict}")
 
     def _summary(self) -> Table:
-        table = Table(title="Demo: nyansettelser og en oppsigelse")
+        table = Table(title="Demo: nyansettelser, en endring, en permisjon og en oppsigelse")
         for column in ("Sak", "Scenario", "Utfall", "Forventet"):
             table.add_column(column)
         for case in self.cases:
