@@ -41,6 +41,7 @@ from temporalio.worker import Worker
 from adapters.dfo.archive import ArchiveStub
 from adapters.dfo.portal import PortalStub
 from adapters.dfo.spk import SpkStub
+from bench import cpu
 from bench.bare_case import STEP, BareCase
 from bench.cases import (
     Intake,
@@ -212,13 +213,17 @@ async def _phases(run: Run, cases: int, concurrency: int) -> dict[str, Any]:
     """Bare, case, case, bare: each kind's two halves together."""
     half = cases // 2
     seen: dict[str, tuple[list[float], float]] = {"bare": ([], 0.0), "case": ([], 0.0)}
+    used: dict[str, dict[str, float]] = {"bare": {}, "case": {}}
     for kind, indexes in (
         ("bare", range(half)),
         ("case", range(half)),
         ("case", range(half, cases)),
         ("bare", range(half, cases)),
     ):
+        before = cpu.snapshot()
         latencies, seconds = await timed(getattr(run, kind), indexes, concurrency)
+        for group, spent in cpu.spent(before, cpu.snapshot()).items():
+            used[kind][group] = used[kind].get(group, 0.0) + spent
         seen[kind][0].extend(latencies)
         seen[kind] = (seen[kind][0], seen[kind][1] + seconds)
     bare, case = (figures(*seen["bare"]), figures(*seen["case"]))
@@ -233,6 +238,10 @@ async def _phases(run: Run, cases: int, concurrency: int) -> dict[str, Any]:
             "p99": case["p99_ms"] / bare["p99_ms"],
         },
         "tuning": tuning_summary(run.settings),
+        "cpu_ms_per_case": {
+            kind: {group: round(1000 * seconds / cases) for group, seconds in groups.items()}
+            for kind, groups in used.items()
+        },
     }
 
 
@@ -253,6 +262,9 @@ def report(result: dict[str, Any]) -> str:
             f"  {kind:<5} {row['cases_per_s']:6.2f} cases/s  p50 {row['p50_ms']:7.0f} ms  "
             f"p99 {row['p99_ms']:7.0f} ms"
         )
+    for kind, groups in result["cpu_ms_per_case"].items():
+        shares = ", ".join(f"{group} {ms}" for group, ms in sorted(groups.items()))
+        lines.append(f"  {kind:<5} CPU ms a case: {shares}")
     ratio = result["ratio"]
     lines.append(
         f"  ratio case/bare: throughput {ratio['throughput']:.2f} (target >= 0.85), "
