@@ -10,7 +10,8 @@ from temporalio.client import WorkflowHandle
 
 from adapters.topdesk.simulator.config import FaultRule
 from domain.cases import CaseProgress, OperatorAction, WaitState
-from tests.harness import Harness
+from domain.payroll_calendar import settlement_pay_day
+from tests.harness import Harness, settlement_end_date, settlement_form
 from workflows.new_hire import NewHireWorkflow
 
 REASON = "Feil stillingsprosent"
@@ -107,6 +108,26 @@ async def topdesk_refused_then_retried(h: Harness) -> WorkflowHandle:
     return handle
 
 
+async def letter_refused(h: Harness) -> tuple[str, WorkflowHandle]:
+    """A final settlement whose termination letter the archive refuses for good (until the
+    fault is cleared): the case waits for an operator before anything is registered in SAP."""
+    h.archive.inject_fault("refused", times=1000)
+    number = h.submit_settlement(settlement_form(await settlement_end_date(h)))
+    handle = await h.start_settlement(number)
+    await h.wait_progress(handle, needs_operator, "the case waiting for an operator")
+    return number, handle
+
+
+async def archive_refused_letter_then_retried(h: Harness) -> WorkflowHandle:
+    _, handle = await letter_refused(h)
+    h.archive.store.clear_faults()
+    await operator(handle, "retry", "arkivet rettet")
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    h.sap.run_payroll(settlement_pay_day(await settlement_end_date(h)))
+    await handle.result()
+    return handle
+
+
 SCENARIOS = {
     "new_hire/rejected_reply_unchanged_then_changed": rejected_reply_unchanged_then_changed,
     "extension/rejected_reply_unchanged_then_changed": (
@@ -114,4 +135,5 @@ SCENARIOS = {
     ),
     "new_hire/sap_move_refused_then_ended": sap_move_refused_then_ended,
     "new_hire/topdesk_refused_then_retried": topdesk_refused_then_retried,
+    "final_settlement/archive_refused_letter_then_retried": archive_refused_letter_then_retried,
 }

@@ -14,11 +14,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from domain.cases import CaseOutcome, WaitState
+from domain.payroll_calendar import settlement_pay_day
 from tests.eventually import eventually
-from tests.harness import Harness
-from tests.scenarios_operator import approved_write_refused, move_refused, operator
+from tests.harness import Harness, settlement_end_date
+from tests.scenarios_operator import approved_write_refused, letter_refused, move_refused, operator
 from tests.test_bulk import bulk_args, events, signalled
 from tests.test_cases_cli import listed, run_cli, settings
+from tests.test_final_settlement import filed
 from workers.settings import Settings
 from workflows.new_hire import NewHireWorkflow
 
@@ -108,6 +110,29 @@ async def test_another_signal_does_not_end_the_wait(h: Harness):
     await operator(handle, "cancel")
     assert (await handle.result()).outcome is CaseOutcome.REGISTERED  # done but for the reply
     assert any("avsluttet i saksflyt" in n for n in h.notes(number))
+
+
+async def test_the_archive_refusing_a_letter_waits_for_an_operator_and_retry_completes_it(
+    h: Harness,
+):
+    """Issue 13 item 9, the DFØ calls no routine acts on: the final settlement's termination
+    letter refused by the archive waits in needs_operator, and the operator's retry sends it."""
+    number, handle = await letter_refused(h)
+
+    progress = await handle.query(NewHireWorkflow.progress)
+    assert progress.detail == "ePhorte: send_letter avvist"
+    [note] = [n for n in h.notes(number) if "avvist" in n]
+    assert "Arkivet avviste forespørselen" in note and "saksflyt bulk retry" in note
+    assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+    assert h.sap.settlements() == []  # nothing registered after the refusal
+
+    h.archive.store.clear_faults()  # the handler has the personnel file put right
+    await operator(handle, "retry", "arkivet rettet")
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    [letter] = filed(h)
+    assert number in h.archive.document_text(letter.journalpostnummer)
+    h.sap.run_payroll(settlement_pay_day(await settlement_end_date(h)))
+    assert (await handle.result()).outcome is CaseOutcome.PAID
 
 
 async def handled_signals(handle: WorkflowHandle, count: int) -> bool:

@@ -91,11 +91,15 @@ async def dfo_step(
     return await case.or_operator(activity_summary(activity), lambda: dfo(activity, request))
 
 
-async def send_letter(step: str, kind: LetterKind, fields: LetterFields) -> Filed:
+async def send_letter(
+    case: CaseConversation, step: str, kind: LetterKind, fields: LetterFields
+) -> Filed:
     """Send a standard letter, dated today in Norway, and file it in the personnel file; once per
-    `step` of this workflow (a step that may repeat carries its count)."""
+    `step` of this workflow (a step that may repeat carries its count). The archive's refusal
+    waits for an operator."""
     today = norwegian_day(workflow.now())
-    return await dfo(
+    return await dfo_step(
+        case,
         ArchiveActivities.send_letter,
         SendLetter(
             idempotency_key=idempotency_key(step),

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.cases import Approval, CaseOutcome, TopdeskStatus
     from domain.new_hire import check_form, registered_reply, start_date_moved_reply
-    from workflows.approval import ApprovedCaseWorkflow, ManagerApproval, sap
+    from workflows.approval import ApprovedCaseWorkflow, ManagerApproval, dfo_step
     from workflows.case import CaseClosed, CaseConversation
     from workflows.idempotency import idempotency_key
 
@@ -89,13 +89,15 @@ class CameBackWorkflow(ApprovedCaseWorkflow):
         check = check_form(texts, today=norwegian_day(workflow.now()))
         if check.form is None:
             raise LeftToHandler(form_problems(check.problems or [check.refusal or ""]))
-        registration = await sap(
+        registration = await dfo_step(
+            self.case,
             PayrollActivities.approval_status,
             RegistrationRef(registration_id=input.registration_id),
         )
         if check.form.start_date == registration.start_date:
             raise LeftToHandler(unchanged_start_date(registration.start_date))
-        registration = await sap(
+        registration = await dfo_step(
+            self.case,
             PayrollActivities.update_start_date,
             UpdateStartDate(
                 idempotency_key=idempotency_key("start-date"),

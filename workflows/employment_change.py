@@ -227,7 +227,7 @@ class EmploymentChangeWorkflow(ApprovedCaseWorkflow):
             fradato=form.from_date,
             ny_lonn=new_salary(form),
         )
-        filed = await send_letter("salary-letter", LetterKind.SALARY, fields)
+        filed = await send_letter(self.case, "salary-letter", LetterKind.SALARY, fields)
         self.done = self.done.model_copy(update={"letter_filed": True})
         return filed
 

@@ -152,7 +152,7 @@ class ExtensionWorkflow(ApprovedCaseWorkflow):
             saksnummer=self.case.case_number,
             ny_sluttdato=new_end_date,
         )
-        await send_letter("confirmation", LetterKind.EXTENSION, fields)
+        await send_letter(self.case, "confirmation", LetterKind.EXTENSION, fields)
 
     async def _checked_form(self) -> ExtensionForm:
         while True:

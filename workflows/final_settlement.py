@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.pension import PensionType
     from domain.processes import FINAL_SETTLEMENT
     from workflows import versions
-    from workflows.approval import CHECKING, dfo, employment
+    from workflows.approval import CHECKING, dfo, dfo_step, employment
     from workflows.case import CaseClosed, CaseConversation
     from workflows.case_workflow import CaseWorkflow
     from workflows.idempotency import idempotency_key
@@ -142,7 +142,8 @@ class FinalSettlementWorkflow(CaseWorkflow):
         if wants_letter and needs_termination_letter(form):
             await self.payroll.send_letter(form)
         if form.reason is TerminationReason.DEATH:
-            receipt = await dfo(
+            receipt = await dfo_step(
+                self.case,
                 PensionActivities.send_pension_message,
                 SendPensionMessage(
                     idempotency_key=idempotency_key("spk-death"),

@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         thanks_to_manager,
     )
     from domain.processes import INTERNAL_LEAVE
-    from workflows.approval import CHECKING, dfo, employment
+    from workflows.approval import CHECKING, dfo_step, employment
     from workflows.case import TOPDESK_RETRY, TOPDESK_TIMEOUT, CaseClosed, CaseConversation, refused
     from workflows.case_workflow import CaseWorkflow
     from workflows.idempotency import idempotency_key
@@ -218,7 +218,8 @@ class InternalLeaveWorkflow(CaseWorkflow):
     ) -> Filed:
         """Seed 001, step 5: the documentation into the personnel file, once."""
         today = workflow.now().astimezone(OSLO).date()
-        return await dfo(
+        return await dfo_step(
+            self.case,
             ArchiveActivities.file_document,
             FileDocument(
                 idempotency_key=idempotency_key("documentation"),

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         spk_refused_problem,
         withdrawn_note,
     )
-    from workflows.approval import dfo, refused, send_letter
+    from workflows.approval import dfo, dfo_step, refused, send_letter
     from workflows.case import CaseConversation
     from workflows.idempotency import idempotency_key
 
@@ -178,19 +178,22 @@ class PensionMessage:
         if state.message is None or state.sent_for is None:
             return
         old, old_date = state.message, state.sent_for.from_date
-        await self.withdraw(old)
+        await self.withdraw(old, in_routine=True)
         self.case.settled(SPK_MESSAGE)  # taken back already: nothing to undo
         state.message = state.sent_for = None
         await self.case.note(withdrawn_note(old.receipt_id, old_date, form.from_date))
 
-    async def withdraw(self, receipt: PensionMessageResult) -> None:
-        await dfo(
-            PensionActivities.withdraw_pension_message,
-            WithdrawPensionMessage(
-                idempotency_key=idempotency_key("spk", "withdraw", receipt.receipt_id),
-                receipt_id=receipt.receipt_id,
-            ),
+    async def withdraw(self, receipt: PensionMessageResult, in_routine: bool = False) -> None:
+        """Take the message back; in the routine SPK's refusal waits for an operator, while a
+        withdrawn case's undo keeps its own handling."""
+        request = WithdrawPensionMessage(
+            idempotency_key=idempotency_key("spk", "withdraw", receipt.receipt_id),
+            receipt_id=receipt.receipt_id,
         )
+        if in_routine:
+            await dfo_step(self.case, PensionActivities.withdraw_pension_message, request)
+        else:
+            await dfo(PensionActivities.withdraw_pension_message, request)
 
     async def _letter_and_files(
         self, form: PensionForm, receipt: PensionMessageResult, sent_on: date
@@ -209,7 +212,8 @@ class PensionMessage:
             pensjonstype=PensionType(form.kind.value),
             uttaksgrad=form.percentage,
         )
-        self.state.filed.append(await send_letter(f"{message}/letter", LetterKind.PENSION, letter))
+        filed = await send_letter(self.case, f"{message}/letter", LetterKind.PENSION, letter)
+        self.state.filed.append(filed)
         documents = [
             (
                 "spk-message",
@@ -234,4 +238,6 @@ class PensionMessage:
                 text=text,
                 document_type=kind,
             )
-            self.state.filed.append(await dfo(ArchiveActivities.file_document, document))
+            self.state.filed.append(
+                await dfo_step(self.case, ArchiveActivities.file_document, document)
+            )

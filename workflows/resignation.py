@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         toa_refusal,
         withdrawn_after_filing_note,
     )
-    from workflows.approval import dfo, employment
+    from workflows.approval import dfo, dfo_step, employment
     from workflows.case import (
         TOPDESK_RETRY,
         TOPDESK_TIMEOUT,
@@ -189,7 +189,8 @@ class ResignationWorkflow(CaseWorkflow):
         """Seed 001: the resignation goes into the personnel file, once. A journal post cannot be
         taken back, so no undo is registered for it (the withdrawal note says it stays)."""
         await self.case.move_to(WaitState.WORKING, "arkiverer oppsigelsen i personalmappen")
-        return await dfo(
+        return await dfo_step(
+            self.case,
             ArchiveActivities.file_document,
             FileDocument(
                 idempotency_key=idempotency_key("archive"),

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.letters import LetterFields, LetterKind
     from domain.payroll_calendar import PayrollCalendar
     from workflows import versions
-    from workflows.approval import sap, sap_refusal, send_letter
+    from workflows.approval import dfo_step, sap, sap_refusal, send_letter
     from workflows.case import CaseConversation
     from workflows.idempotency import idempotency_key
 
@@ -73,11 +73,12 @@ class SettlementPayroll:
             sluttdato=form.end_date,
             arsak=form.reason.value,
         )
-        await send_letter(f"letter/{self.state.moves}", LetterKind.TERMINATION, fields)
+        await send_letter(self.case, f"letter/{self.state.moves}", LetterKind.TERMINATION, fields)
         self.state.letter_sent = True
 
     async def register(self, form: SettlementForm) -> SettlementResult:
-        settlement = await sap(
+        settlement = await dfo_step(
+            self.case,
             PayrollActivities.register_final_settlement,
             RegisterSettlement(
                 idempotency_key=idempotency_key("settlement"),
@@ -111,7 +112,8 @@ class SettlementPayroll:
             ):
                 settlement = await self._caller_wrote(settlement)
                 continue
-            paid = await sap(
+            paid = await dfo_step(
+                self.case,
                 PayrollActivities.settlement_status,
                 SettlementRef(settlement_id=settlement.settlement_id),
             )

@@ -109,7 +109,9 @@ class ArchiveStub:
     """The archive's personnel files, durable in one SQLite file shared by every process."""
 
     def __init__(self, path: Path) -> None:
-        self.store = StubStore(path, _SCHEMA)
+        self.store = StubStore(
+            path, _SCHEMA, refusal=lambda: ArchiveRejected("Arkivet avviste forespørselen.")
+        )
 
     # -- the port ------------------------------------------------------------------------
 

@@ -92,7 +92,9 @@ class SpkStub:
     """SPK's pension message form, durable in one SQLite file shared by every process using it."""
 
     def __init__(self, path: Path) -> None:
-        self.store = StubStore(path, _SCHEMA)
+        self.store = StubStore(
+            path, _SCHEMA, refusal=lambda: SpkRejected("SPK avviste forespørselen.")
+        )
 
     # -- the port ------------------------------------------------------------------------
 
