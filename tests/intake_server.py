@@ -4,15 +4,17 @@ to Temporal exactly as `saksflyt intake` connects: `connect(settings, INTAKE_RET
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from temporalio.client import Client
+from uvicorn._types import ASGIApplication
 
 from adapters.topdesk.port import TopdeskPort
-from tests.eventually import eventually_sync
+from tests.eventually import eventually, eventually_sync
 from workers.intake import create_app
 from workers.settings import Settings
 from workers.temporal import INTAKE_RETRY, connect
@@ -40,3 +42,23 @@ def intake_server(settings: Settings, topdesk: TopdeskPort) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextlib.asynccontextmanager
+async def served_here(app: ASGIApplication, port: int) -> AsyncIterator[str]:
+    """Serve `app` on loopback in this event loop until the block ends (for tests whose
+    workflows and intake share the loop); a server that could not start raises why."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if serving.done():
+            await serving  # it could not start: raise why
+        return server.started
+
+    try:
+        await eventually(started, "the intake to start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving

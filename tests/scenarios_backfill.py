@@ -4,7 +4,6 @@ own whose backfill posts there. The cases the intake starts run on the harness's
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import tempfile
 import uuid
@@ -13,15 +12,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
 
 from activities.backfill import Intake
 from adapters.topdesk.port import TopdeskPort
 from domain.backfill import BackfillInput, BackfillResult
-from tests.eventually import eventually
 from tests.harness import Harness
+from tests.intake_server import served_here
 from workers.intake import create_app
 from workers.quarantine import Quarantine
 from workers.routing import ROUTES
@@ -61,20 +59,8 @@ async def intake_on_loopback(
         return h.client
 
     app = create_app(settings, connect, topdesk or h.topdesk, quarantine)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if serving.done():
-            await serving  # it could not start: raise why
-        return server.started
-
-    try:
-        await eventually(started, "the intake to start")
-        yield f"http://127.0.0.1:{port}/webhooks/topdesk"
-    finally:
-        server.should_exit = True
-        await serving
+    async with served_here(app, port) as url:
+        yield url + "/webhooks/topdesk"
 
 
 @asynccontextmanager

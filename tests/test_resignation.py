@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from activities.topdesk import NewCase, TopdeskActivities
@@ -29,8 +28,8 @@ from domain.resignation import (
     short_notice,
     toa_refusal,
 )
-from tests.eventually import eventually
 from tests.harness import Harness
+from tests.intake_server import served_here
 from tests.scenarios_resignation import (
     EMPLOYEE,
     Notice,
@@ -199,20 +198,11 @@ async def test_a_resignation_submitted_in_the_portal_reaches_the_intake_and_star
     async def connect() -> Any:
         return h.client
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, connect, h.topdesk, quarantine),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started, "the intake to start")
+    app = create_app(settings, connect, h.topdesk, quarantine)
+    async with served_here(app, port) as intake:
         the_portal = PortalStub(  # the worker's portal, through its file, now with the intake
             portal(h).store.path,
-            intake_url=f"http://127.0.0.1:{port}/webhooks/dfo",
+            intake_url=f"{intake}/webhooks/dfo",
             secret=SECRET,
             secret_header=HEADER,
         )
@@ -223,9 +213,6 @@ async def test_a_resignation_submitted_in_the_portal_reaches_the_intake_and_star
         handle = h.client.get_workflow_handle(f"resignation-{form_id}")
         h.started.append(handle)
         result = await handle.result()
-    finally:
-        server.should_exit = True
-        await serving
 
     assert (event.status, event.attempts) == ("levert", 1)
     assert result["outcome"] == "not_applicable"

@@ -11,7 +11,6 @@ nothing makes a span with tracing off.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
@@ -26,7 +25,6 @@ import httpx
 import opentelemetry.trace
 import pytest
 import structlog
-import uvicorn
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -44,6 +42,7 @@ from adapters.topdesk.client import TopdeskClient
 from domain.cases import WaitState
 from tests.eventually import eventually
 from tests.harness import COMPLETE_FORM, Harness
+from tests.intake_server import served_here
 from tests.scenarios_backfill import free_port
 from workers import tracing
 from workers.demo import submit_form
@@ -101,20 +100,8 @@ async def intake_serving(
     quarantine = Quarantine(settings.data_dir / "quarantine.db")
     app = create_app(settings, connected, topdesk, quarantine)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if serving.done():
-            await serving  # it could not start: raise why
-        return server.started
-
-    try:
-        await eventually(started, "the intake to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with served_here(app, port) as url:
+        yield url
 
 
 @pytest.fixture
