@@ -39,7 +39,7 @@ from adapters.topdesk.client import TopdeskClient
 from adapters.topdesk.models import NewIncident, Ref
 from domain.cases import WaitState
 from workers.case_index import CaseRow, list_cases
-from workers.demo import demo_form
+from workers.demo_cases import demo_form
 from workers.dev import DevStack
 from workers.logging import configure_logging
 from workers.settings import Settings
