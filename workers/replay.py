@@ -61,10 +61,12 @@ class Outcome:
     def report(self) -> str:
         if self.ok:
             return f"ok   {self.name} ({self.workflow_type})"
-        lines = [f"FAIL {self.name} ({self.workflow_type}): {self.failure}"]
-        if self.divergence is not None:
-            lines += [f"     {line}" for line in self.divergence.lines()]
-        return "\n".join(lines)
+        return f"FAIL {self.name} ({self.workflow_type}): {self.why()}"
+
+    def why(self) -> str:
+        """The failure, and where the history was left, a line each."""
+        found = [] if self.divergence is None else self.divergence.lines()
+        return "\n".join([str(self.failure), *(f"     {line}" for line in found)])
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ async def replay_files(
     failures: dict[str, str] = {}
     async for outcome in replay(from_files(files), settings, workflows):
         if not outcome.ok:
-            failures[outcome.name] = outcome.report().split(": ", 1)[1]
+            failures[outcome.name] = outcome.why()
     return failures
 
 

@@ -7,6 +7,7 @@ writes histories for the corpus or a bug report with their payloads still sealed
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -97,8 +98,6 @@ def export(
 
 
 def _replay_files(paths: list[Path], debug: bool, ctx: typer.Context) -> int:
-    import asyncio
-
     from workers.replay import from_files, history_files
 
     files = history_files(paths)
