@@ -59,39 +59,28 @@ async def runs(found: WorkflowHandle) -> int:
     return len(await events(found, "workflow_execution_started"))
 
 
-async def test_a_created_webhook_that_names_the_category_needs_no_topdesk_read(
-    h: Harness, intake: httpx.AsyncClient, counted: CountedTopdesk
+@pytest.mark.parametrize(
+    ("named", "reads"),
+    [({"category": "Forlengelse"}, 0), ({}, 1), ({"category": "Annet"}, 1)],
+    ids=[
+        "its category needs no TOPdesk read",
+        "no category: TOPdesk read",
+        "a category no process has: TOPdesk read",
+    ],
+)
+async def test_a_created_webhook_is_routed_by_the_category_it_names_or_by_topdesk(
+    h: Harness,
+    intake: httpx.AsyncClient,
+    counted: CountedTopdesk,
+    named: dict[str, str],
+    reads: int,
 ):
     number = h.submit_extension()
 
-    answer = await webhook(intake, number, "incident_created", category="Forlengelse")
+    answer = await webhook(intake, number, "incident_created", **named)
 
     assert answer == {"workflow_id": f"extension-{number}", "action": "started"}
-    assert counted.reads == 0
-    await h.wait_state(handle(h, f"extension-{number}"), WaitState.AWAITING_APPROVAL)
-
-
-async def test_a_created_webhook_without_category_is_routed_by_reading_topdesk(
-    h: Harness, intake: httpx.AsyncClient, counted: CountedTopdesk
-):
-    number = h.submit_extension()
-
-    answer = await webhook(intake, number, "incident_created")
-
-    assert answer == {"workflow_id": f"extension-{number}", "action": "started"}
-    assert counted.reads == 1
-    await h.wait_state(handle(h, f"extension-{number}"), WaitState.AWAITING_APPROVAL)
-
-
-async def test_a_category_no_process_has_is_left_to_topdesk(
-    h: Harness, intake: httpx.AsyncClient, counted: CountedTopdesk
-):
-    number = h.submit_extension()
-
-    answer = await webhook(intake, number, "incident_created", category="Annet")
-
-    assert answer == {"workflow_id": f"extension-{number}", "action": "started"}
-    assert counted.reads == 1
+    assert counted.reads == reads
     await h.wait_state(handle(h, f"extension-{number}"), WaitState.AWAITING_APPROVAL)
 
 
