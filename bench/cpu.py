@@ -7,6 +7,7 @@ gives each process group's CPU seconds in between (Linux only; elsewhere an empt
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -62,3 +63,18 @@ def _stat(pid: int) -> list[str] | None:
     except OSError:
         return None
     return text[text.rindex(")") + 2 :].split()
+
+
+def pin(pid: int, cores: set[int]) -> None:
+    """Every thread of `pid` (and so the threads it makes later) onto `cores`."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(int(task.name), cores)
+
+
+def pin_apart(server_cores: set[int]) -> None:
+    """The Temporal server's processes onto `server_cores`, this process and the rest onto the
+    others: the server on a machine of its own, as a deployment has it."""
+    others = set(range(os.cpu_count() or 1)) - server_cores
+    for pid in [os.getpid(), *_descendants(os.getpid())]:
+        pin(pid, server_cores if _group(pid) == "temporal server" else others)

