@@ -459,6 +459,14 @@ async def test_the_access_log_has_one_line_per_request_without_secret_or_body(h:
     ]
     # the refused request's body was never read, so its line names no case
     assert [line.get("case_number") for line in lines] == [number, None, number]
+    # and the line says what became of the event: one line a request, no other
+    assert [line.get("action") for line in lines] == ["started", None, "already_started"]
+    assert [line.get("case_event") for line in lines] == [
+        "incident_created",
+        None,
+        "incident_created",
+    ]
+    assert [entry["event"] for entry in logs if "case_number" in entry] == ["intake.request"] * 2
     assert all(isinstance(line["duration_ms"], float) for line in lines)
     logged = repr(logs)
     assert SECRET not in logged

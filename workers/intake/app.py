@@ -27,13 +27,12 @@ from adapters.topdesk.port import TopdeskPort
 from adapters.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from workers import tracing
 from workers.intake.accept import Acceptor
-from workers.intake.gate import RequestGate
+from workers.intake.gate import RequestGate, logged
 from workers.intake.metrics import CONTENT_TYPE, State, exposition
 from workers.intake.models import (
     DFO_BODY,
     Accepted,
     DfoEvent,
-    DfoResignation,
     TopdeskWebhook,
     dfo_event,
 )
@@ -149,24 +148,22 @@ def _webhooks(app: FastAPI, settings: Settings, secrets: Secrets, acceptor: Acce
 
     @webhook("topdesk", in_path=True)
     @webhook("topdesk", in_path=False)
-    async def topdesk_webhook(body: TopdeskWebhook) -> Accepted:
-        accepted = await acceptor.accept(body)
-        log.info(
-            "intake.topdesk", case_number=body.number, case_event=body.event, action=accepted.action
-        )
-        return accepted
+    async def topdesk_webhook(body: TopdeskWebhook, request: Request) -> Accepted:
+        return done(request, body.event, await acceptor.accept(body))
 
     @webhook("dfo", in_path=True, openapi_extra=DFO_BODY)
     @webhook("dfo", in_path=False, openapi_extra=DFO_BODY)
-    async def dfo_webhook(body: Annotated[DfoEvent, Depends(dfo_event)]) -> Accepted:
-        accepted = await acceptor.accept(body)
-        case = (
-            {"form_id": body.form_id}
-            if isinstance(body, DfoResignation)
-            else {"case_number": body.case_number}
-        )
-        log.info("intake.dfo", **case, case_event=body.event, action=accepted.action)
-        return accepted
+    async def dfo_webhook(
+        body: Annotated[DfoEvent, Depends(dfo_event)], request: Request
+    ) -> Accepted:
+        return done(request, body.event, await acceptor.accept(body))
+
+
+def done(request: Request, event: str, accepted: Accepted) -> Accepted:
+    """What the event was and what became of it, for the gate's one line on the request (the
+    case number or form id it names already: `gate.py`)."""
+    logged(request.scope, case_event=event, action=accepted.action)
+    return accepted
 
 
 def _authentication(
