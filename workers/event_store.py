@@ -5,14 +5,20 @@ Each statement commits by itself, so an event is on disk before the intake answe
 change of several statements takes the write lock at once (`begin immediate`), so that two
 intakes sharing the file cannot both decide on what they read. Opening a file brings it to the
 caller's schema in one such transaction: two intakes opening one old file migrate it once.
+
+The file keeps SQLite's rollback journal (not WAL), in which every commit, from any connection of
+any process, increments the file change counter in the file's header: `version` reads it without
+SQLite, so that the intake can tell on its event loop that nothing changed since a query.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,15 +33,32 @@ class EventStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one statement at a time from this process's threads
+        self._threads = threading.local()
+        with self.connection() as db:
+            db.execute("pragma journal_mode = delete")  # `version` needs it; WAL would persist
         with self.transaction() as db:
             migrate(db)
+        self._header = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._header)
+
+    def version(self) -> bytes:
+        """The file change counter (the header's bytes 24 to 27): it differs from an earlier
+        reading once anything was committed since, by whichever process. No lock, no thread."""
+        return os.pread(self._header, 4, 24)
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection on which each statement commits by itself."""
-        with self._lock, closing(sqlite3.connect(self.path, timeout=10)) as db:
-            db.isolation_level = None
-            yield db
+        """A connection on which each statement commits by itself: the calling thread's own,
+        kept open (opening one costs more than the intake's indexed read of every webhook)."""
+        with self._lock:
+            yield self._kept()
+
+    def _kept(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._threads, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            self._threads.db = db  # closed with the store (or its thread)
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
