@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
@@ -342,6 +344,69 @@ async def test_a_cases_events_keep_their_order_through_the_outbox(
     assert drained == ["started", "signalled"]
     handle = case(h, number)
     assert len(await events(handle, "workflow_execution_started")) == 1
+
+
+def queue_from_another_process(path: Path, number: str) -> None:
+    """A "created" webhook for the case, queued in the outbox file by a process of its own (a
+    second intake sharing the file), as that intake's `_queued` writes it."""
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from domain.processes import NEW_HIRE\n"
+        "from workers.intake.models import TopdeskWebhook, kept\n"
+        "from workers.outbox import Outbox\n"
+        "number = sys.argv[2]\n"
+        "body = kept(TopdeskWebhook(number=number, event='incident_created'))\n"
+        "Outbox(Path(sys.argv[1])).add(\n"
+        "    'topdesk', NEW_HIRE.workflow_id(number), NEW_HIRE.category, body, number)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path), number], check=True, timeout=60)
+
+
+def test_the_outbox_knows_it_is_empty_until_any_process_commits_to_it(tmp_path: Path):
+    """`known_empty` spares the intake a thread for every webhook; it must never say empty
+    while an event waits, whoever queued it."""
+    outbox = Outbox(tmp_path / "outbox.db")
+    assert not outbox.known_empty()  # nothing asked yet: not known
+    assert not outbox.holds("new-hire-I1", "I1")
+    assert outbox.known_empty()
+
+    queue_from_another_process(outbox.path, "I1")
+
+    assert not outbox.known_empty()
+    assert outbox.holds("new-hire-I1", "I1")
+    assert not outbox.known_empty()  # a query that finds an event leaves it unknown
+    [event] = outbox.events()
+    outbox.remove(event.id)
+    assert outbox.first() is None
+    assert outbox.known_empty()
+
+
+async def test_an_event_another_intake_queued_holds_back_a_later_one_of_its_case(
+    h: Harness, tmp_path: Path, temporal: TcpProxy
+):
+    """Two intakes sharing an outbox file: a reply this intake receives, Temporal up, still
+    queues behind the case's "created" that the other queued, though this intake had found
+    the outbox empty and asks it no more while nothing changes."""
+    number = h.submit()
+    async with running_intake(h, tmp_path, temporal, retry_first=3600) as intake:
+
+        async def looked() -> bool:  # the drainer's first look: empty, then idle for an hour
+            return intake.outbox.known_empty()
+
+        await eventually(looked, "the drainer to find the outbox empty", timeout=30)
+
+        queue_from_another_process(intake.outbox.path, number)
+        replied = h.simulator.caller_reply(number, "Stillingsprosent: 100")
+        with structlog.testing.capture_logs() as logs:
+            answer = await intake.topdesk(
+                number, "caller_replied", modificationDate=replied["modificationDate"]
+            )
+            assert answer["action"] == "queued"
+            await intake.emptied()  # the queued reply woke the drainer: both handed on
+
+    drained = [line["action"] for line in logs if line["event"] == "intake.drained"]
+    assert drained == ["started", "signalled"]
+    assert len(await events(case(h, number), "workflow_execution_started")) == 1
 
 
 async def test_a_decision_for_a_case_that_ended_while_queued_goes_to_the_quarantine(

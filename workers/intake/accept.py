@@ -77,7 +77,9 @@ class Acceptor:
             if not isinstance(body, DfoWebhook):
                 raise
             return await self._queued(body, None, f"TOPdesk: {error}")
-        if await self.threads.store(self.outbox.holds, target.workflow_id, case_of(body)):
+        if not self.outbox.known_empty() and await self.threads.store(
+            self.outbox.holds, target.workflow_id, case_of(body)
+        ):
             return await self._queued(body, target, "an earlier event of the case is queued")
         try:
             return await dispatch(self.client(), self.task_queue, body, target, self.timings)
