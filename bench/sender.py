@@ -56,16 +56,27 @@ class Sender:
             f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n{head}\r\n"
         ).encode() + payload
-        reader, writer = await self._connection()
-        try:
-            writer.write(request)
-            answer = await _read_answer(reader)
-        except BaseException:
-            writer.close()  # a broken connection is not kept; the next request opens anew
-            self.opened.remove(writer)
-            raise
-        self.free.put_nowait((reader, writer))
-        return answer
+        for attempt in (1, 2):
+            reader, writer = await self._connection()
+            try:
+                writer.write(request)
+                answer = await _read_answer(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self._drop(writer)
+                if attempt == 2:
+                    raise
+                continue  # the intake closed a kept connection as it was reused: once more
+            except BaseException:
+                self._drop(writer)
+                raise
+            self.free.put_nowait((reader, writer))
+            return answer
+        raise AssertionError("unreachable")
+
+    def _drop(self, writer: asyncio.StreamWriter) -> None:
+        """A broken connection is not kept; the next request opens anew."""
+        writer.close()
+        self.opened.remove(writer)
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.free.empty() and len(self.opened) < self.size:
