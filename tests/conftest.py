@@ -27,6 +27,9 @@ from workflows import search_attributes
 # bruker" must not turn into "På vent" because the suite runs in July. tests/test_summer_rule.py
 # sets its own period relative to the test server's clock. Subprocesses (the dev stack) inherit it.
 os.environ["SAKSFLYT_SUMMER_FROM"] = ""
+# The SDK's sandbox as it comes, in this process and the stacks it starts: a wall clock or
+# `random` in workflow code fails the test that runs it (workers/worker.py, `workflow_runner`).
+os.environ["SAKSFLYT_WORKER_SANDBOX"] = "strict"
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import requests
 import structlog
 from requests.adapters import HTTPAdapter
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.archive import ArchiveActivities
 from activities.backfill import BackfillActivities, Intake
@@ -120,6 +121,21 @@ def build_worker(client: Client, task_queue: str, systems: Systems, **options: A
     )
 
 
+def workflow_runner(sandbox: Literal["passthrough", "strict"]) -> SandboxedWorkflowRunner:
+    """The workflow sandbox. "passthrough" imports saksflyt's workflow package once, not again
+    for every workflow run: re-importing the workflow module and the `workflows/` modules it
+    imports cost the worker a sixth of its CPU a case (`bench/case_throughput.py`), and they
+    hold no state at module level to isolate. What it gives up: the sandbox no longer stops a
+    wall clock, `random` or a blocking call written in those modules (domain code, passed
+    through from the start, never had that guard). So the tests run "strict", the SDK's sandbox
+    as it comes, through every path of every workflow, and `tests/test_workflow_rules.py` reads
+    the workflow modules for such calls."""
+    restrictions = SandboxRestrictions.default
+    if sandbox == "passthrough":
+        restrictions = restrictions.with_passthrough_modules("workflows")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 def worker_tuning(settings: Settings) -> dict[str, Any]:
     """The Worker options the settings tune (README, "Settings"), for `build_worker`; the bench
     gives its bare baseline the same ones, so a ratio compares code, not tuning."""
@@ -133,6 +149,7 @@ def worker_tuning(settings: Settings) -> dict[str, Any]:
         "activity_task_poller_behavior": PollerBehaviorSimpleMaximum(
             settings.worker_activity_pollers
         ),
+        "workflow_runner": workflow_runner(settings.worker_sandbox),
     }
 
 
