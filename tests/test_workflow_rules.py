@@ -1,10 +1,8 @@
-"""Workflow code keeps Temporal's rules where the worker's sandbox no longer looks.
+"""Workflow code keeps Temporal's rules where no sandbox looks.
 
-The worker passes the `workflows` package through its sandbox (workers/worker.py,
-`workflow_runner`): imported once, not for every run, at the price of the sandbox's own stop on
-a wall clock, `random` or I/O written there. The tests run the strict sandbox (tests/conftest.py),
-so any such call on a path a test takes fails it; this reads every workflow module for them,
-whatever the tests reach.
+The worker runs workflows without Temporal's sandbox (workers/worker.py, `workflow_runner`): the
+tests run it strict (tests/conftest.py), so a wall clock, `random` or I/O on a path a test takes
+fails that test; this reads every workflow module for them, whatever the tests reach.
 """
 
 from __future__ import annotations
@@ -13,6 +11,8 @@ import ast
 from pathlib import Path
 
 import pytest
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from workers.settings import Settings
 from workers.worker import worker_tuning
@@ -83,10 +83,10 @@ def test_the_reader_lets_the_workflow_apis_through(line: str):
     assert offences(line) == []
 
 
-def test_the_worker_passes_the_workflow_package_through_unless_told_strict():
-    passthrough = worker_tuning(Settings(worker_sandbox="passthrough"))["workflow_runner"]
+def test_the_worker_runs_without_the_sandbox_unless_told_strict():
+    off = worker_tuning(Settings(worker_sandbox="off"))["workflow_runner"]
     strict = worker_tuning(Settings(worker_sandbox="strict"))["workflow_runner"]
-    assert "workflows" in passthrough.restrictions.passthrough_modules
-    assert "workflows" not in strict.restrictions.passthrough_modules
-    assert Settings.model_fields["worker_sandbox"].default == "passthrough"
+    assert isinstance(off, UnsandboxedWorkflowRunner)
+    assert isinstance(strict, SandboxedWorkflowRunner)
+    assert Settings.model_fields["worker_sandbox"].default == "off"
     assert Settings().worker_sandbox == "strict"  # as tests/conftest.py sets it for every test

@@ -12,8 +12,13 @@ import requests
 import structlog
 from requests.adapters import HTTPAdapter
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.archive import ArchiveActivities
 from activities.backfill import BackfillActivities, Intake
@@ -121,19 +126,18 @@ def build_worker(client: Client, task_queue: str, systems: Systems, **options: A
     )
 
 
-def workflow_runner(sandbox: Literal["passthrough", "strict"]) -> SandboxedWorkflowRunner:
-    """The workflow sandbox. "passthrough" imports saksflyt's workflow package once, not again
-    for every workflow run: re-importing the workflow module and the `workflows/` modules it
-    imports cost the worker a sixth of its CPU a case (`bench/case_throughput.py`), and they
-    hold no state at module level to isolate. What it gives up: the sandbox no longer stops a
-    wall clock, `random` or a blocking call written in those modules (domain code, passed
-    through from the start, never had that guard). So the tests run "strict", the SDK's sandbox
-    as it comes, through every path of every workflow, and `tests/test_workflow_rules.py` reads
-    the workflow modules for such calls."""
-    restrictions = SandboxRestrictions.default
-    if sandbox == "passthrough":
-        restrictions = restrictions.with_passthrough_modules("workflows")
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+def workflow_runner(sandbox: Literal["off", "strict"]) -> WorkflowRunner:
+    """Temporal's workflow sandbox, or none. The sandbox re-imports a workflow's modules for
+    every run and enters its import context for every payload it converts: a third of the
+    worker's CPU a case (`bench/case_throughput.py`, py-spy). What it guards, it guards only
+    in modules it re-imports: passing saksflyt's own through (as the domain's and activities'
+    always were) would keep its cost and drop its guard. So the worker runs without it, and
+    the guard moves to the tests: they run "strict", the SDK's sandbox as it comes, through
+    every path of every workflow, `tests/test_workflow_rules.py` reads the workflow modules for
+    clocks, chance and I/O, and CI replays the recorded histories."""
+    if sandbox == "off":
+        return UnsandboxedWorkflowRunner()
+    return SandboxedWorkflowRunner()
 
 
 def worker_tuning(settings: Settings) -> dict[str, Any]:
