@@ -9,6 +9,9 @@ caller's schema in one such transaction: two intakes opening one old file migrat
 The file keeps SQLite's rollback journal (not WAL), in which every commit, from any connection of
 any process, increments the file change counter in the file's header: `version` reads it without
 SQLite, so that the intake can tell on its event loop that nothing changed since a query.
+
+Each thread keeps its connection open. So never delete, move or replace the file while an intake
+runs: its connections stay with the file they opened (copy a backup with `sqlite3 .backup`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,11 +37,12 @@ class EventStore:
         self._lock = threading.Lock()  # one statement at a time from this process's threads
         self._threads = threading.local()
         with self.connection() as db:
-            db.execute("pragma journal_mode = delete")  # `version` needs it; WAL would persist
+            [mode] = db.execute("pragma journal_mode = delete").fetchone()
+        if mode != "delete":  # `version` needs it (a file left in WAL by another program)
+            raise sqlite3.OperationalError(f"{path}: journal mode {mode}, not delete")
         with self.transaction() as db:
             migrate(db)
-        self._header = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._header)
+        self._header = _header_of(path)
 
     def version(self) -> bytes:
         """The file change counter (the header's bytes 24 to 27): it differs from an earlier
@@ -49,9 +52,17 @@ class EventStore:
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
         """A connection on which each statement commits by itself: the calling thread's own,
-        kept open (opening one costs more than the intake's indexed read of every webhook)."""
+        kept open (opening one costs more than the intake's indexed read of every webhook).
+        One left inside a transaction (a commit refused as busy) is closed, which rolls it
+        back, rather than kept: its next statement would join a transaction never committed."""
         with self._lock:
-            yield self._kept()
+            db = self._kept()
+            try:
+                yield db
+            finally:
+                if db.in_transaction:
+                    db.close()
+                    del self._threads.db
 
     def _kept(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._threads, "db", None)
@@ -78,3 +89,18 @@ class EventStore:
             rows = db.execute(sql, args).fetchall()
         fields = model.model_fields
         return [model.model_validate(dict(zip(fields, row, strict=True))) for row in rows]
+
+
+_HEADERS: dict[Path, int] = {}
+_HEADERS_LOCK = threading.Lock()
+
+
+def _header_of(path: Path) -> int:
+    """A descriptor to read the file's header with, one a file for the life of the process and
+    never closed: closing any descriptor of a file drops every POSIX lock the process holds on
+    it, SQLite's among them (SQLite guards its own descriptors against that, not this one)."""
+    key = path.resolve()
+    with _HEADERS_LOCK:
+        if key not in _HEADERS:
+            _HEADERS[key] = os.open(key, os.O_RDONLY)
+        return _HEADERS[key]

@@ -135,10 +135,10 @@ class Outbox:
 
     def first(self) -> OutboxEvent | None:
         """The oldest event, the next to hand on."""
-        version = self.store.version()
+        before = self.store.version()
         events = self._select("order by id limit 1")
         if not events:
-            self._empty_at = version
+            self._found_empty(before)
         return events[0] if events else None
 
     def events(self) -> list[OutboxEvent]:
@@ -147,7 +147,7 @@ class Outbox:
     def holds(self, workflow_id: str | None, case_number: str | None = None) -> bool:
         """Whether an event for this workflow, or of this case (routed or not), still waits: a
         later one must queue behind it."""
-        version = self.store.version()
+        before = self.store.version()
         with self.store.connection() as db:
             held, empty = db.execute(
                 "select exists (select 1 from outbox where workflow_id = ? or case_number = ?),"
@@ -155,8 +155,16 @@ class Outbox:
                 (workflow_id, case_number),
             ).fetchone()
         if empty:
-            self._empty_at = version
+            self._found_empty(before)
         return bool(held)
+
+    def _found_empty(self, before: bytes) -> None:
+        """Remember the version a query found the outbox empty at: read before the query, so
+        that a commit after it counts as a change, and kept only if the file reads the same
+        after it (a process that died mid-commit leaves a header that the query's rollback of
+        its journal puts back; that header must not be taken for the empty outbox's)."""
+        if self.store.version() == before:
+            self._empty_at = before
 
     def known_empty(self) -> bool:
         """Whether nothing waits, known without a query: the file is as it was when a query
