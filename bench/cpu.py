@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -66,15 +67,25 @@ def _stat(pid: int) -> list[str] | None:
 
 
 def pin(pid: int, cores: set[int]) -> None:
-    """Every thread of `pid` (and so the threads it makes later) onto `cores`."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(int(task.name), cores)
+    """Every thread of `pid` (and so the threads it makes later) onto `cores`; a process that
+    has ended meanwhile is left."""
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(task.name), cores)
 
 
-def pin_apart(server_cores: set[int]) -> None:
-    """The Temporal server's processes onto `server_cores`, this process and the rest onto the
-    others: the server on a machine of its own, as a deployment has it."""
-    others = set(range(os.cpu_count() or 1)) - server_cores
-    for pid in [os.getpid(), *_descendants(os.getpid())]:
-        pin(pid, server_cores if _group(pid) == "temporal server" else others)
+@contextlib.contextmanager
+def apart(server_cores: set[int]) -> Iterator[None]:
+    """The Temporal server's processes on `server_cores`, this process and the rest on the
+    others, as a deployment has the server on machines of its own; every core for all of them
+    again afterwards (the next benchmark of `make bench` runs in this process)."""
+    every = set(range(os.cpu_count() or 1))
+    processes = [os.getpid(), *_descendants(os.getpid())]
+    for pid in processes:
+        pin(pid, server_cores if _group(pid) == "temporal server" else every - server_cores)
+    try:
+        yield
+    finally:
+        for pid in processes:
+            pin(pid, every)

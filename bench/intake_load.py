@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import statistics
@@ -127,7 +128,7 @@ TOPOLOGIES = {
 }
 
 
-async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
+async def _measure(cases: int, limit: int) -> dict[str, Any]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
         search_attributes=search_attributes.ALL,
@@ -149,15 +150,15 @@ async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
             address = env.client.service_client.config.target_host
             intake = Intake(scratch, address, simulator.url, task_queue, SECRET)
             try:
-                await _warm_up(env.client, settings, intake.url, submit_forms(topdesk, WARM_UP))
+                warm_up = submit_forms(topdesk, WARM_UP)
+                await _warm_up(env.client, settings, intake.url, warm_up, limit)
                 results: dict[str, Any] = {}
                 expected: list[str] = []
                 for topology in TOPOLOGIES:
-                    if topology == "apart":
-                        cpu.pin_apart({0})
                     numbers = {phase: submit_forms(topdesk, cases) for phase in PHASES[1:]}
                     numbers["bare"] = numbers["intake"]  # bare starts use ids of their own
-                    phases = await _rounds(env.client, settings, intake.url, numbers, concurrency)
+                    with cpu.apart({0}) if topology == "apart" else contextlib.nullcontext():
+                        phases = await _rounds(env.client, settings, intake.url, numbers, limit)
                     results[topology] = _figures(phases)
                     expected += [NEW_HIRE.workflow_id(n) for n in numbers["intake"]]
                     expected += [NEW_HIRE.workflow_id(n) for n in numbers["intake_read"]]
@@ -166,13 +167,14 @@ async def _measure(cases: int, concurrency: int) -> dict[str, Any]:
                 intake.stop()
     finally:
         await env.shutdown()
-    return {"cases": cases, "concurrency": concurrency, "lost": missing, **results}
+    return {"cases": cases, "concurrency": limit, "lost": missing, **results}
 
 
-async def _warm_up(client: Client, settings: Settings, url: str, numbers: list[str]) -> None:
+async def _warm_up(
+    client: Client, settings: Settings, url: str, numbers: list[str], limit: int
+) -> None:
     """Untimed, first: connections opened and code paths warm on both ways alike (a fresh
     intake's first requests connect to Temporal and TOPdesk)."""
-    limit = 20
     await timed(
         Phase("warm-up"), [_bare_start(client, settings.task_queue, n) for n in numbers], limit
     )

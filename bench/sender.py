@@ -44,8 +44,10 @@ class Sender:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.size = connections
+        # Last in, first out: the connection used last is the least likely to have been
+        # closed by the intake as idle.
         self.free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
-            asyncio.Queue()
+            asyncio.LifoQueue()
         )
         self.opened: list[asyncio.StreamWriter] = []
 
@@ -57,7 +59,7 @@ class Sender:
             f"Content-Length: {len(payload)}\r\n{head}\r\n"
         ).encode() + payload
         for attempt in (1, 2):
-            reader, writer = await self._connection()
+            reader, writer = await (self._connection() if attempt == 1 else self._open())
             try:
                 writer.write(request)
                 answer = await _read_answer(reader)
@@ -65,7 +67,7 @@ class Sender:
                 self._drop(writer)
                 if attempt == 2:
                     raise
-                continue  # the intake closed a kept connection as it was reused: once more
+                continue  # the intake closed a kept connection as it was reused: once more, anew
             except BaseException:
                 self._drop(writer)
                 raise

@@ -55,15 +55,15 @@ class RequestGate:
         try:
             names = await self._pass(scope, receive, sent)
         finally:
-            log.info(
-                "intake.request",
-                method=scope["method"],
-                path=logged_path(self.routes, route_path(scope)),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            line = {
                 **names,
                 **scope.get("state", {}).get(LOGGED, {}),
-            )
+                "method": scope["method"],
+                "path": logged_path(self.routes, route_path(scope)),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+            log.info("intake.request", **line)
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send) -> dict[str, str]:
         """Answer what the gate refuses, or hand the request on; the names the log may carry."""
