@@ -402,6 +402,8 @@ def test_prometheus_and_the_proxy_reach_what_the_services_serve(
     assert interpolate(ui) == "https://localhost:8443/codec"
     assert "handle_path /codec/*" in caddyfile
     assert "8443:443" in services["proxy"]["ports"]
+    # the intake's httptools parser caps no header size: the proxy in front of it does
+    assert re.search(r"servers \{[^}]*max_header_size 16KB", caddyfile)
 
 
 # -- the image's probe ----------------------------------------------------------------------------
