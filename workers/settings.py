@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     task_queue: str = "saksflyt"
     # The worker's tuning (README, "Settings"; figures from `make bench`). Activities wait on
     # TOPdesk and SAP, each on a thread of its own. A cached case answers its next task without a
-    # replay, at about 180 KB of worker memory (bench/scale.py): 2,500 of them, plus the worker
+    # replay, at about 150 KB of worker memory (bench/scale.py): 2,500 of them, plus the worker
     # itself, stay within 1 GB however many cases are open; an evicted case is replayed instead.
     worker_max_concurrent_workflow_tasks: int = 100
     worker_max_concurrent_activities: int = 20
