@@ -17,9 +17,11 @@ from adapters.topdesk.models import NewIncident, Ref
 from domain.came_back import CameBackInput, came_back_id, not_carried, other_answers
 from domain.cases import CaseOutcome, TopdeskStatus, WaitState
 from tests import scenarios_resignation as resigned
+from tests.eventually import eventually
 from tests.harness import Harness
 from tests.scenarios_came_back import NEW_START, registered_new_hire
-from tests.test_intake import activities, events, post, serve
+from tests.test_intake import activities, dfo, events, post, serve
+from workers.intake.came_back import waiting_for_approval
 from workflows.came_back import CameBackWorkflow
 
 MOVED = date(2027, 3, 15)
@@ -201,6 +203,47 @@ async def test_a_reply_in_a_case_saksflyt_opened_itself_goes_to_the_case_handler
     assert not result.carried and "Oppsigelse" in (result.reason or "")
     assert [n for n in h.notes(number) if "ikke gjort noe" in n] != []
     assert h.status(number) == TopdeskStatus.ASSIGNED.value
+
+
+async def test_the_dfo_decision_on_a_moved_start_date_reaches_the_came_back_workflow(
+    dev_h: Harness,
+):
+    """The manager approves the moved start date in the DFØ portal; its webhook names the case,
+    whose new-hire workflow has finished: the intake finds the case's came-back workflow that
+    waits for that approval (visibility, so the dev server) and signals it."""
+    h = dev_h
+    number, finished = await registered_new_hire(h)
+    async with serve(h.client, h.task_queue, h.topdesk) as intake:
+        workflow_id = await written(h, intake, number, f"Startdato: {NEW_START}")
+        handle = came_back(h, workflow_id)
+        await h.wait_state(handle, WaitState.AWAITING_APPROVAL)
+        await eventually(lambda: waiting_for_approval(h.client, number), "visibility to show it")
+        assert finished.registration_id is not None
+        h.sap.decide(finished.registration_id, approved=True)
+
+        response = await dfo(intake, number, finished.registration_id, "approved")
+
+        assert response.status_code == 202, response.text
+        assert response.json() == {"workflow_id": workflow_id, "action": "signalled"}
+        result = await handle.result()
+    assert result.carried and result.start_date == MOVED
+    assert h.status(number) == TopdeskStatus.COMPLETED.value
+    signals = await events(handle, "workflow_execution_signaled")
+    assert [e.workflow_execution_signaled_event_attributes.signal_name for e in signals] == [
+        "approval_decided"
+    ]
+
+
+async def test_a_dfo_decision_for_a_finished_case_with_nothing_waiting_is_a_404(
+    dev_h: Harness,
+):
+    """Visibility asked, no came-back workflow waits: the sender hears 404, as before."""
+    h = dev_h
+    number, finished = await registered_new_hire(h)
+    assert finished.registration_id is not None
+    async with serve(h.client, h.task_queue, h.topdesk) as intake:
+        response = await dfo(intake, number, finished.registration_id, "approved")
+    assert response.status_code == 404, response.text
 
 
 async def test_a_reply_for_a_case_whose_workflow_never_ran_is_still_a_404(

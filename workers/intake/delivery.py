@@ -27,7 +27,7 @@ from adapters.topdesk.port import TopdeskPort
 from domain.cases import ApprovalDecision, CaseEvent, CaseTimings, case_summary
 from domain.resignation import CATEGORY as RESIGNATION
 from domain.resignation import ResignationInput
-from workers.intake.came_back import came_back
+from workers.intake.came_back import came_back, waiting_for_approval
 from workers.intake.models import (
     Accepted,
     DfoResignation,
@@ -210,8 +210,8 @@ async def dispatch(
             approved=body.event == "approved",
             reason=body.reason,
         )
-        await client.get_workflow_handle(target.workflow_id).signal("approval_decided", decision)
-        return Accepted(workflow_id=target.workflow_id, action="signalled")
+        decided = await _decided(client, target.workflow_id, body.case_number, decision)
+        return Accepted(workflow_id=decided, action="signalled")
     except RuntimeError as error:
         # A lazily connected client that has not reached Temporal yet says so this way.
         if NOT_CONNECTED not in str(error):
@@ -225,6 +225,25 @@ async def dispatch(
             raise TemporalUnavailable(f"Temporal: {error.message}") from error
         reason = f"Temporal avviste hendelsen ({error.status.name}): {error.message}"
         raise Refused(reason) from None
+
+
+async def _decided(
+    client: Client, workflow_id: str, case_number: str, decision: ApprovalDecision
+) -> str:
+    """Signal the manager's decision to the case's workflow or, once that has finished, to the
+    case's came-back workflow that waits for a new approval (a start date moved after the new
+    hire was done); the id of the one signalled. NOT_FOUND stays when neither runs."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal("approval_decided", decision)
+        return workflow_id
+    except RPCError as error:
+        came = None
+        if error.status == RPCStatusCode.NOT_FOUND:
+            came = await waiting_for_approval(client, case_number)
+        if came is None:
+            raise
+    await client.get_workflow_handle(came).signal("approval_decided", decision)
+    return came
 
 
 async def redeliver(
