@@ -22,6 +22,8 @@ from pydantic import BaseModel
 
 from domain import identifiers, processes
 from domain.cases import CaseOutcome, CaseTimings
+from domain.employment import Employment
+from domain.extension import late_decision_warning
 from domain.forms import Field, FormSpec, InvalidAnswer, format_date, normalise_label, parse_date
 from domain.forms import text as free_text
 from domain.payroll_calendar import PayrollCalendar, settlement_pay_day
@@ -126,6 +128,20 @@ def letter_problems(form: SettlementForm) -> list[str]:
             "oppgi lederens navn."
         ]
     return []
+
+
+# The reasons for which the employer ends the employment: a temporary post ends, or its funding.
+EMPLOYER_ENDS = frozenset({TerminationReason.TEMPORARY_POST_ENDS, TerminationReason.NO_FUNDING})
+
+
+def late_notice_warning(form: SettlementForm, employment: Employment, today: date) -> str | None:
+    """The warning for the unit when the form ends a temporary employment of more than one year
+    less than a month before its end date: the employee must have had notice by then (seed
+    001, "Annen fratredelse", as for an extension decided late). Not for a permanent position
+    in SAP, nor for an employee who resigned or died."""
+    if form.reason not in EMPLOYER_ENDS or employment.end_date is None:
+        return None
+    return late_decision_warning(employment.model_copy(update={"end_date": form.end_date}), today)
 
 
 def settlement_moved(form: SettlementForm, end_date: date) -> bool:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from temporalio.client import WorkflowHandle
 
+from adapters.dfo.sap import Employee
 from domain.cases import CaseEvent, WaitState
 from domain.forms import format_date
 from domain.payroll_calendar import settlement_pay_day
@@ -69,9 +70,24 @@ async def asks_for_the_manager(h: Harness) -> WorkflowHandle:
     return handle
 
 
+async def late_notice(h: Harness) -> WorkflowHandle:
+    """A temporary post of over two years ended ten days ahead: the unit is warned, then paid."""
+    today = (await h.env.get_current_time()).date()
+    end = today + timedelta(days=10)
+    h.sap.add_employee(
+        Employee(ansattnummer="05001234", startdato=today - timedelta(days=800), sluttdato=end)
+    )
+    handle = await h.start_settlement(h.submit(settlement_form(end), "Fratredelse"))
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+    h.sap.run_payroll(settlement_pay_day(end))
+    await handle.result()
+    return handle
+
+
 SCENARIOS = {
     "final_settlement/end_date_moved": end_date_moved,
     "final_settlement/withdrawn_on_death": withdrawn_on_death,
     "final_settlement/escalated_unpaid": escalated_unpaid,
     "final_settlement/asks_for_the_manager": asks_for_the_manager,
+    "final_settlement/late_notice": late_notice,
 }

@@ -11,11 +11,13 @@ from adapters.dfo.archive import DocumentType, JournalPost
 from adapters.dfo.sap import Employee
 from adapters.dfo.spk import PensionStatus, PensionType
 from domain.cases import ESCALATION_LADDER, CaseEvent, CaseOutcome, WaitState
+from domain.employment import Employment
 from domain.final_settlement import (
     FinalSettlementInput,
     SettlementOrder,
     TerminationReason,
     check_form,
+    late_notice_warning,
 )
 from domain.forms import format_date
 from domain.payroll_calendar import settlement_pay_day
@@ -96,6 +98,63 @@ async def test_what_the_caller_writes_while_on_hold_goes_to_the_case_handler(h: 
     await eventually(lambda: h.status(number) == "På vent", "the case back on hold")
 
     assert (await handle.query(FinalSettlementWorkflow.progress)).due is not None
+
+
+def temporary(start: date, end: date) -> Employment:
+    return Employment(employee_number="05001234", start_date=start, end_date=end)
+
+
+def test_ending_a_temporary_post_of_over_a_year_late_warns_the_unit():
+    form = check_form([FORM.replace("31.01.2027", "30.06.2027")]).form
+    assert form is not None
+    long = temporary(date(2025, 1, 1), date(2027, 6, 30))
+    assert late_notice_warning(form, long, date(2027, 5, 30)) is None  # a month before: in time
+    warning = late_notice_warning(form, long, date(2027, 5, 31))
+    assert warning is not None and "30.06.2027" in warning
+    funding = form.model_copy(update={"reason": TerminationReason.NO_FUNDING})
+    assert late_notice_warning(funding, long, date(2027, 6, 1)) is not None
+
+
+def test_no_late_notice_warning_for_a_resignation_a_death_a_short_or_a_permanent_post():
+    form = check_form([FORM.replace("31.01.2027", "30.06.2027")]).form
+    assert form is not None
+    late = date(2027, 6, 20)
+    long = temporary(date(2025, 1, 1), date(2027, 6, 30))
+    for reason in (TerminationReason.RESIGNATION, TerminationReason.DEATH):
+        assert late_notice_warning(form.model_copy(update={"reason": reason}), long, late) is None
+    assert late_notice_warning(form, temporary(date(2026, 7, 1), date(2027, 6, 30)), late) is None
+    permanent = Employment(employee_number="05001234", start_date=date(2020, 1, 1), end_date=None)
+    assert late_notice_warning(form, permanent, late) is None
+
+
+async def test_a_settlement_that_ends_a_long_temporary_post_late_warns_the_unit_once(h: Harness):
+    """The form comes ten days before the end of a temporary post of over two years: the unit
+    is told the notice is late, once, and the settlement is registered all the same."""
+    today = (await h.env.get_current_time()).date()
+    end = today + timedelta(days=10)
+    h.sap.add_employee(
+        Employee(ansattnummer="05001234", startdato=today - timedelta(days=800), sluttdato=end)
+    )
+    number = h.submit(FORM.replace("31.01.2027", format_date(end)), "Fratredelse")
+    handle = await h.start_settlement(number)
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+
+    warnings = [reply for reply in h.replies(number) if reply.startswith("Merk")]
+    assert len(warnings) == 1 and format_date(end) in warnings[0]
+    assert len(h.sap.settlements()) == 1
+
+
+async def test_a_settlement_with_a_month_to_spare_warns_nobody(h: Harness):
+    today = (await h.env.get_current_time()).date()
+    end = await end_date(h)  # the end of the month two months ahead
+    h.sap.add_employee(
+        Employee(ansattnummer="05001234", startdato=today - timedelta(days=800), sluttdato=end)
+    )
+    number = h.submit(FORM.replace("31.01.2027", format_date(end)), "Fratredelse")
+    handle = await h.start_settlement(number)
+    await h.wait_state(handle, WaitState.AWAITING_PAYROLL)
+
+    assert [reply for reply in h.replies(number) if reply.startswith("Merk")] == []
 
 
 async def test_an_unknown_employee_is_asked_of_the_caller(h: Harness):

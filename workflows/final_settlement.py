@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         TerminationReason,
         check_form,
         death_pension_message_note,
+        late_notice_warning,
         letter_problems,
         needs_termination_letter,
         paid_reply,
@@ -131,8 +132,14 @@ class FinalSettlementWorkflow(CaseWorkflow):
             await self.case.ask_caller(problems)
 
     async def _employee_problems(self, form: SettlementForm) -> list[str]:
-        if await employment(self.case, form.employee_number) is None:
+        """An employee SAP knows; the unit warned, once, when the notice comes late."""
+        now = await employment(self.case, form.employee_number)
+        if now is None:
             return [unknown_employee_problem(form.employee_number)]
+        warning = late_notice_warning(form, now, versions.today())
+        if warning and not self.state.warned and versions.warns_of_late_notice():
+            self.state.warned = True
+            await self.case.reply(warning)
         return []
 
     async def _tell_employee_and_spk(self, form: SettlementForm) -> None:

@@ -45,6 +45,7 @@ class SettlementState:
     form: SettlementForm | None = None
     moves: int = 0  # end dates moved, each a step of its own in the idempotency keys
     letter_sent: bool = False
+    warned: bool = False  # of a late notice, once (domain.final_settlement.late_notice_warning)
     check_at: datetime | None = None  # when SAP is next asked whether the run paid
 
 

@@ -29,6 +29,7 @@ NORWEGIAN_TODAY = "norwegian-today"
 SUMMER_RULE = "summer-rule"
 NEEDS_OPERATOR = "needs-operator"
 UNCHANGED_AFTER_REJECTION = "unchanged-after-rejection"
+SETTLEMENT_LATE_NOTICE = "settlement-late-notice"
 
 
 def escalates_undecided_manager() -> bool:
@@ -99,6 +100,13 @@ def asks_again_when_unchanged() -> bool:
     """A reply to the manager's rejection that changes nothing registered is asked again;
     cases started before registered it again. Asked only when a reply changed nothing."""
     return workflow.patched(UNCHANGED_AFTER_REJECTION)
+
+
+def warns_of_late_notice() -> bool:
+    """A final settlement that ends a temporary employment of more than a year less than a
+    month ahead warns the unit (seed 001); cases started before registered it without a word.
+    Asked only when the warning applies, so other cases carry no marker."""
+    return workflow.patched(SETTLEMENT_LATE_NOTICE)
 
 
 def waits_through_summer() -> bool:
