@@ -44,8 +44,9 @@ from tests.test_intake import (
     run_id,
     signals_handled,
 )
+from workers.drainer import Drainer
 from workers.intake import create_app
-from workers.outbox import Drainer, Outbox, OutboxEvent, TemporalUnavailable
+from workers.outbox import Outbox, OutboxEvent, TemporalUnavailable
 from workers.quarantine import Quarantine
 from workers.settings import Settings
 from workers.temporal import INTAKE_RETRY, connect

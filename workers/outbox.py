@@ -7,9 +7,9 @@ the last the sender ever says about the event. When Temporal is unreachable, the
 event, already authenticated, validated and routed (its workflow id and process known), into this
 SQLite file under `settings.data_dir` and answers 202 `{"action": "queued"}`. The insert commits
 (and SQLite syncs it to disk) before the answer leaves, so an acknowledged event survives a crash
-of the intake. A background task in the intake's lifespan (`Drainer`) hands the events on in the
-order they came once Temporal is back, backing off exponentially up to a cap while it is not, and
-deletes an event only after Temporal accepted it.
+of the intake. A background task in the intake's lifespan (`Drainer`, `workers/drainer.py`) hands
+the events on in the order they came once Temporal is back, backing off exponentially up to a cap
+while it is not, and deletes an event only after Temporal accepted it.
 
 Why draining twice does no harm: a crash between "Temporal accepted" and "deleted" hands the event
 on again after the restart, and two intakes sharing the file may both hand on one event. Both are
@@ -43,24 +43,13 @@ rebuilt once, its `workflow_id` made optional and `case_number` filled from each
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 import sqlite3
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
-import structlog
 from pydantic import BaseModel
 
 from workers.event_store import EventStore
-
-log = structlog.get_logger(__name__)
-
-T = TypeVar("T")
 
 _SCHEMA = """
 create table if not exists outbox (
@@ -218,85 +207,3 @@ def _migrate(db: sqlite3.Connection) -> None:
     for statement in (_MIGRATE.format(schema=_SCHEMA) if old else _SCHEMA).split(";"):
         if statement.strip():
             db.execute(statement)
-
-
-Deliver = Callable[[OutboxEvent], Awaitable[None]]
-
-
-class Drainer:
-    """Hands the outbox's events on, oldest first, with `deliver` (the intake's own routing and
-    start/signal code); `deliver` raises `Unavailable` to keep an event, and settles every other
-    outcome itself (handed on, or quarantined). An event whose hand-on fails stays first, its
-    attempts and the error counted (`saksflyt outbox list`). While a system is away it waits `first`
-    seconds, doubling up to `cap`; woken by a new event it starts at once, unless it is backing off
-    (then the new event waits its turn, so a stream of webhooks does not become a stream of
-    attempts). Idle, it looks every `cap` seconds anyway, for events another intake process sharing
-    the file added. The outbox's own calls run on `store` (the intake's store threads; None:
-    asyncio's default pool)."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        deliver: Deliver,
-        first: float,
-        cap: float,
-        store: Executor | None = None,
-    ) -> None:
-        self.outbox = outbox
-        self._deliver = deliver
-        self._first = first
-        self._cap = cap
-        self._store = store
-        self._woken = asyncio.Event()
-
-    def wake(self) -> None:
-        self._woken.set()
-
-    async def run(self) -> None:
-        """Until cancelled. An event left by a crashed run is handed on at once."""
-        delay = self._first
-        while True:
-            self._woken.clear()
-            try:
-                emptied = await self.drain_once()
-            except Exception:  # a broken disk, say: keep the events, try again later
-                log.exception("outbox.drain_failed")
-                emptied = False
-            if emptied:
-                delay = self._first
-                # Not `asyncio.wait_for`: in 3.11 it swallows a cancel that comes in the same
-                # turn as the wake-up (the intake stopping right after queueing an event).
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._cap):
-                        await self._woken.wait()
-            else:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._cap)
-
-    async def drain_once(self) -> bool:
-        """Hand on every event, in order; True once the outbox is empty, False when one could
-        not be handed on (Temporal or TOPdesk still away): it stays first, for the next pass."""
-        while (event := await self._call(self.outbox.first)) is not None:
-            try:
-                await self._deliver(event)
-            except Exception as error:
-                # A system away is the expected case; anything else is a bug, which keeps the
-                # event first and the rest of the outbox behind it until a fixed deploy.
-                expected = isinstance(error, Unavailable)
-                said = str(error) if expected else f"{type(error).__name__}: {error}"
-                await self._call(self.outbox.failed, event.id, said)
-                (log.warning if expected else log.exception)(
-                    "outbox.kept",
-                    outbox_id=event.id,
-                    workflow_id=event.workflow_id,
-                    attempts=event.attempts + 1,
-                    error=said,
-                )
-                return False
-            await self._call(self.outbox.remove, event.id)
-            log.info("outbox.handed_on", outbox_id=event.id, workflow_id=event.workflow_id)
-        return True
-
-    async def _call(self, call: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._store, functools.partial(call, *args))

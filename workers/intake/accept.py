@@ -17,6 +17,7 @@ from fastapi import HTTPException
 from temporalio.client import Client
 
 from adapters.topdesk.errors import TopdeskError
+from workers.drainer import Drainer
 from workers.intake.delivery import CaseNotRunning, dispatch
 from workers.intake.metrics import Counts
 from workers.intake.models import (
@@ -31,7 +32,7 @@ from workers.intake.models import (
 )
 from workers.intake.targets import Target, target_of
 from workers.intake.threads import Threads
-from workers.outbox import Drainer, Outbox, OutboxEvent, TemporalUnavailable, Unavailable
+from workers.outbox import Outbox, OutboxEvent, TemporalUnavailable, Unavailable
 from workers.quarantine import Quarantine, QuarantineFull, Refused
 from workers.settings import Settings
 
