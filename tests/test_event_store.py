@@ -76,3 +76,18 @@ def test_a_file_left_in_wal_mode_by_another_program_is_brought_back(tmp_path: Pa
 
     with store.connection() as db:
         assert db.execute("pragma journal_mode").fetchone() == ("delete",)
+
+
+def test_a_file_another_program_holds_in_wal_mode_is_refused_not_used(tmp_path: Path):
+    """While another connection keeps the file in WAL (the version would never move), the store
+    does not open it: an error at start-up, not an outbox that says empty while events wait."""
+    path = tmp_path / "events.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    assert other.execute("pragma journal_mode = wal").fetchone() == ("wal",)
+    other.execute("create table events (id integer primary key, body text)")
+    other.execute("begin")
+    other.execute("select * from events").fetchall()  # a reader, holding the file open
+
+    with pytest.raises(sqlite3.OperationalError):
+        EventStore(path, events_table)
+    other.close()
