@@ -73,13 +73,12 @@ class Phase:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
-    def cpu_line(self) -> str:
+    def cpu_ms(self) -> dict[str, float]:
         """CPU ms a start costs in each process, to tell the intake's own cost from the rest."""
-        each = ", ".join(
-            f"{group} {seconds / len(self.latencies) * 1000:.2f}"
-            for group, seconds in sorted(self.cpu.items())
-            if seconds > 0
-        )
+        return {group: s / len(self.latencies) * 1000 for group, s in sorted(self.cpu.items())}
+
+    def cpu_line(self) -> str:
+        each = ", ".join(f"{group} {ms:.2f}" for group, ms in self.cpu_ms().items() if ms > 0)
         return f"{self.name:<11} CPU ms a start: {each}"
 
     def line(self) -> str:
@@ -209,9 +208,7 @@ def _figures(phases: dict[str, Phase]) -> dict[str, Any]:
             "per_second": phase.rate(),
             "p50_ms": phase.percentile(50),
             "p99_ms": phase.percentile(99),
-            "cpu_ms": {
-                group: seconds / len(phase.latencies) * 1000 for group, seconds in phase.cpu.items()
-            },
+            "cpu_ms": phase.cpu_ms(),
         }
         if name != "bare":
             figures[name]["rate_vs_bare"] = phase.rate() / bare.rate()
