@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import requests
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.service import RPCError
 
 from adapters.dfo.archive import ArchiveStub
@@ -24,7 +25,7 @@ from adapters.dfo.portal import PortalStub
 from adapters.dfo.sap import SapStub
 from adapters.dfo.spk import SpkStub
 from tests.eventually import eventually
-from tests.faults.cases import NEW_HIRE, People
+from tests.faults.cases import People
 from tests.faults.stack import WORKERS, FaultStack
 from workers.outbox import Outbox
 from workers.settings import Settings
@@ -122,7 +123,7 @@ class Chaos:
         until its start-to-close timeout (two minutes), which a short run cannot wait out."""
 
         async def quiet() -> bool:
-            return self.people.quiet() and await self._hires_idle()
+            return self.people.quiet() and await self._nothing_in_flight()
 
         with contextlib.suppress(AssertionError):  # no quiet moment came: kill anyway
             await eventually(quiet, "a quiet moment", timeout=QUIET_WAIT_SECONDS, interval=0.5)
@@ -203,18 +204,20 @@ class Chaos:
         except AssertionError:
             return 0
 
-    async def _hires_idle(self) -> bool:
-        """No new hire has an activity in flight: the last TOPdesk writes of the states entered
-        have landed, and a worker killed now strands none."""
+    async def _nothing_in_flight(self) -> bool:
+        """No case's workflow has an activity running on a worker: the last TOPdesk writes of
+        the states entered have landed, and a worker killed now strands none. Every case, not
+        only the new hires: a final settlement still reading its case after a TOPdesk outage,
+        stranded by the kill, waited out its two-minute timeout past the short run's end."""
         for case in self.people.cases:
-            if case.kind != NEW_HIRE:
-                continue
             handle = self.people.client.get_workflow_handle(case.workflow_id)
             try:
                 described = await handle.describe()
             except RPCError:  # Temporal away, or the case not started yet
                 return False
-            if described.raw_description.pending_activities:
+            pending = described.raw_description.pending_activities
+            if any(activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                   for activity in pending):  # fmt: skip
                 return False
         return True
 
